@@ -1,0 +1,234 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// What a revocation entry matches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Target {
+    /// One token, by its identity hash (SHA-256 of header and payload).
+    Token {
+        /// The identity hash.
+        #[serde(with = "hex_hash")]
+        hash: [u8; 32],
+    },
+    /// Tokens with this `jti`, from this issuer when one is given.
+    Jti {
+        /// The `iss` the `jti` belongs to; `None` matches any issuer.
+        issuer: Option<String>,
+        /// The `jti` value.
+        jti: String,
+    },
+    /// Every token of this subject issued before `issued_before` (logout everywhere).
+    Subject {
+        /// The `iss` of the subject; `None` matches any issuer.
+        issuer: Option<String>,
+        /// The `sub` value.
+        subject: String,
+        /// Tokens with `iat` before this Unix time, or without `iat`, are revoked.
+        issued_before: i64,
+    },
+    /// Every token signed with this key id (a leaked key).
+    KeyId {
+        /// The `kid` header value.
+        kid: String,
+    },
+}
+
+/// One revocation entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// What the entry matches.
+    pub target: Target,
+    /// Unix time the revocation was made.
+    pub revoked_at: i64,
+    /// Unix time after which the entry is dropped, normally the revoked token's `exp`;
+    /// `None` keeps it until it is removed by hand.
+    pub expires_at: Option<i64>,
+}
+
+impl Revocation {
+    /// Builds an entry.
+    pub fn new(target: Target, revoked_at: i64, expires_at: Option<i64>) -> Self {
+        Revocation {
+            target,
+            revoked_at,
+            expires_at,
+        }
+    }
+
+    /// Returns true while the entry is in force at `now`.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|expires_at| now < expires_at)
+    }
+
+    /// Returns true when the entry revokes the token described by `facts`.
+    pub fn matches(&self, facts: &TokenFacts<'_>) -> bool {
+        match &self.target {
+            Target::Token { hash } => *hash == facts.token_hash,
+            Target::Jti { issuer, jti } => {
+                facts.jti == Some(jti.as_str()) && issuer_matches(issuer.as_deref(), facts.issuer)
+            }
+            Target::Subject {
+                issuer,
+                subject,
+                issued_before,
+            } => {
+                facts.subject == Some(subject.as_str())
+                    && issuer_matches(issuer.as_deref(), facts.issuer)
+                    && facts.issued_at.is_none_or(|iat| iat < *issued_before)
+            }
+            Target::KeyId { kid } => facts.key_id == Some(kid.as_str()),
+        }
+    }
+}
+
+fn issuer_matches(entry: Option<&str>, token: Option<&str>) -> bool {
+    entry.is_none() || entry == token
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Token { hash } => write!(f, "token {}", hex::encode(hash)),
+            Target::Jti {
+                issuer: Some(issuer),
+                jti,
+            } => write!(f, "jti `{jti}` of `{issuer}`"),
+            Target::Jti { issuer: None, jti } => write!(f, "jti `{jti}`"),
+            Target::Subject {
+                issuer,
+                subject,
+                issued_before,
+            } => {
+                write!(f, "subject `{subject}`")?;
+                if let Some(issuer) = issuer {
+                    write!(f, " of `{issuer}`")?;
+                }
+                write!(f, " issued before {issued_before}")
+            }
+            Target::KeyId { kid } => write!(f, "key id `{kid}`"),
+        }
+    }
+}
+
+/// The facts of a verified token that revocation entries are matched against.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenFacts<'a> {
+    /// Identity hash: SHA-256 of the signing input.
+    pub token_hash: [u8; 32],
+    /// The `iss` claim.
+    pub issuer: Option<&'a str>,
+    /// The `sub` claim.
+    pub subject: Option<&'a str>,
+    /// The `jti` claim.
+    pub jti: Option<&'a str>,
+    /// The `iat` claim, in whole seconds.
+    pub issued_at: Option<i64>,
+    /// The `kid` header parameter.
+    pub key_id: Option<&'a str>,
+}
+
+/// Failure of a store to answer or to record.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backing file or server could not be reached or written.
+    #[error("revocation store unavailable: {0}")]
+    Unavailable(String),
+    /// The journal is damaged before its last record; nothing was dropped.
+    #[error("journal `{path}` is corrupted at byte offset {offset}: {reason}")]
+    Corrupted {
+        /// Journal path.
+        path: String,
+        /// Byte offset of the first bad record.
+        offset: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An I/O error on the journal.
+    #[error("journal `{path}`: {source}")]
+    Io {
+        /// Journal path.
+        path: String,
+        /// Underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A revocation list.
+///
+/// Implementations are shared between threads. `revoke` returns only once the entry is
+/// durable for that store, and `check` never returns an entry that has lapsed.
+pub trait RevocationStore: Send + Sync {
+    /// Records a revocation.
+    fn revoke(&self, revocation: Revocation) -> Result<(), StoreError>;
+
+    /// Returns the first live entry that revokes the token, if any.
+    fn check(&self, facts: &TokenFacts<'_>, now: i64) -> Result<Option<Revocation>, StoreError>;
+
+    /// Returns every live entry.
+    fn list(&self, now: i64) -> Result<Vec<Revocation>, StoreError>;
+
+    /// Drops lapsed entries and returns how many were dropped.
+    fn purge(&self, now: i64) -> Result<usize, StoreError>;
+}
+
+/// What a usage counter counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UsageKey {
+    /// A token identity hash.
+    Token([u8; 32]),
+    /// A `jti`, with its issuer.
+    Jti {
+        /// The `iss` claim.
+        issuer: Option<String>,
+        /// The `jti` claim.
+        jti: String,
+    },
+    /// A subject, with its issuer.
+    Subject {
+        /// The `iss` claim.
+        issuer: Option<String>,
+        /// The `sub` claim.
+        subject: String,
+    },
+}
+
+/// Counts uses for the usage thresholds.
+pub trait UsageCounter: Send + Sync {
+    /// Adds one use at `now` and returns the count including it.
+    ///
+    /// With a `window` (seconds), counting restarts when the window that began with the
+    /// first use has passed. The counter is dropped once `expires_at` has passed.
+    fn increment(
+        &self,
+        key: &UsageKey,
+        now: i64,
+        window: Option<u64>,
+        expires_at: Option<i64>,
+    ) -> Result<u64, StoreError>;
+}
+
+mod hex_hash {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        hash: &[u8; 32],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex::encode(hash))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<[u8; 32], D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let mut hash = [0_u8; 32];
+        hex::decode_to_slice(&text, &mut hash).map_err(serde::de::Error::custom)?;
+        Ok(hash)
+    }
+}

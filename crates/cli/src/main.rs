@@ -1,0 +1,68 @@
+//! The `warden` command: validate JWTs against a policy and manage revocations.
+#![forbid(unsafe_code)]
+
+mod inputs;
+mod revoke;
+mod time;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for usage and setup errors; 0 and 1 are the validation outcomes.
+const EXIT_SETUP_ERROR: u8 = 2;
+
+/// Validate JSON Web Tokens against a declarative YAML security policy.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate tokens and print one report per token.
+    ///
+    /// Exits 0 when every token is allowed, 1 when any is denied, 2 on a usage or setup error.
+    Validate(validate::ValidateArgs),
+    /// Revoke a token, a `jti`, a subject's older tokens or a key id.
+    Revoke(revoke::RevokeArgs),
+    /// Inspect or maintain a revocation list.
+    #[command(subcommand)]
+    Blacklist(revoke::BlacklistCommand),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(EXIT_SETUP_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Revoke(args) => revoke::run_revoke(args),
+        Command::Blacklist(command) => revoke::run_blacklist(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_SETUP_ERROR)
+        }
+    }
+}

@@ -1,0 +1,186 @@
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use warden_blacklist::{FileStore, Revocation, RevocationStore, Target};
+use warden_claims::{Claims, CompactToken};
+use warden_policy::Duration;
+
+use crate::time::{format_instant, now, parse_instant};
+
+/// Arguments of `warden revoke`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["token", "jti", "sub", "kid"]))]
+pub struct RevokeArgs {
+    /// Revocation journal; created if missing.
+    #[arg(long, value_name = "FILE")]
+    store: PathBuf,
+    /// Token to revoke by identity. Its `exp`, read without verification, sets how long the
+    /// entry lasts.
+    #[arg(value_name = "TOKEN")]
+    token: Option<String>,
+    /// Revoke every token with this `jti`.
+    #[arg(long, value_name = "ID")]
+    jti: Option<String>,
+    /// Revoke every token of this subject issued before `--before`.
+    #[arg(long, value_name = "SUBJECT", requires = "before")]
+    sub: Option<String>,
+    /// Revoke every token whose header names this key id.
+    #[arg(long, value_name = "KID")]
+    kid: Option<String>,
+    /// Issuer that `--jti` or `--sub` belongs to; without it any issuer matches.
+    #[arg(long, value_name = "ISSUER")]
+    iss: Option<String>,
+    /// With `--sub`: tokens issued before this time are revoked (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME")]
+    before: Option<String>,
+    /// Drop the entry at this time (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME", conflicts_with = "ttl")]
+    until: Option<String>,
+    /// Drop the entry after this long, such as `24h` or `30d`.
+    #[arg(long, value_name = "DURATION")]
+    ttl: Option<Duration>,
+}
+
+/// `warden blacklist` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BlacklistCommand {
+    /// List live entries.
+    List {
+        /// Revocation journal.
+        #[arg(long, value_name = "FILE")]
+        store: PathBuf,
+    },
+    /// Drop lapsed entries and compact the journal.
+    Purge {
+        /// Revocation journal.
+        #[arg(long, value_name = "FILE")]
+        store: PathBuf,
+    },
+}
+
+/// Runs `warden revoke`.
+pub fn run_revoke(args: RevokeArgs) -> Result<ExitCode> {
+    let revoked_at = now();
+    let explicit_expiry = match (&args.until, args.ttl) {
+        (Some(until), _) => Some(parse_instant(until)?),
+        (None, Some(ttl)) => {
+            Some(revoked_at.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)))
+        }
+        (None, None) => None,
+    };
+    let (target, expires_at) = if let Some(token) = &args.token {
+        let compact =
+            CompactToken::parse(token).context("cannot revoke: the token is malformed")?;
+        let expiry = explicit_expiry.or_else(|| token_expiry(&compact));
+        (
+            Target::Token {
+                hash: *compact.id().as_bytes(),
+            },
+            expiry,
+        )
+    } else if let Some(jti) = &args.jti {
+        (
+            Target::Jti {
+                issuer: args.iss.clone(),
+                jti: jti.clone(),
+            },
+            explicit_expiry,
+        )
+    } else if let Some(subject) = &args.sub {
+        let before = args
+            .before
+            .as_deref()
+            .map(parse_instant)
+            .transpose()?
+            .unwrap_or(revoked_at);
+        let Some(expiry) = explicit_expiry else {
+            bail!(
+                "a subject revocation needs `--until` or `--ttl`, normally the longest token lifetime"
+            );
+        };
+        (
+            Target::Subject {
+                issuer: args.iss.clone(),
+                subject: subject.clone(),
+                issued_before: before,
+            },
+            Some(expiry),
+        )
+    } else if let Some(kid) = &args.kid {
+        let Some(expiry) = explicit_expiry else {
+            bail!(
+                "a key id revocation needs `--until` or `--ttl`, normally the longest token lifetime"
+            );
+        };
+        (Target::KeyId { kid: kid.clone() }, Some(expiry))
+    } else {
+        bail!("nothing to revoke; give a TOKEN, `--jti`, `--sub` or `--kid`");
+    };
+    let store = open_store(&args.store)?;
+    store.revoke(Revocation::new(target.clone(), revoked_at, expires_at))?;
+    let lasting = expires_at.map_or_else(
+        || "with no expiry".to_owned(),
+        |at| format!("until {}", format_instant(at)),
+    );
+    println!(
+        "revoked {} {lasting}; synced to `{}`",
+        describe(&target),
+        args.store.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `warden blacklist ...`.
+pub fn run_blacklist(command: BlacklistCommand) -> Result<ExitCode> {
+    match command {
+        BlacklistCommand::List { store } => {
+            let entries = open_store(&store)?.list(now())?;
+            let mut output = std::io::stdout().lock();
+            for entry in &entries {
+                let until = entry
+                    .expires_at
+                    .map_or_else(|| "never".to_owned(), format_instant);
+                writeln!(
+                    output,
+                    "{}\trevoked {}\tuntil {until}",
+                    describe(&entry.target),
+                    format_instant(entry.revoked_at)
+                )?;
+            }
+            eprintln!("{} live entries", entries.len());
+        }
+        BlacklistCommand::Purge { store } => {
+            let dropped = open_store(&store)?.purge(now())?;
+            println!(
+                "dropped {dropped} lapsed entries from `{}`",
+                store.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_store(path: &std::path::Path) -> Result<FileStore> {
+    FileStore::open(path)
+        .with_context(|| format!("cannot open revocation store `{}`", path.display()))
+}
+
+/// Reads `exp` from an unverified token, only to size the entry's lifetime.
+fn token_expiry(compact: &CompactToken<'_>) -> Option<i64> {
+    let payload = compact.decode_payload().ok()?;
+    let claims = Claims::from_json(&payload).ok()?;
+    claims.exp.map(|exp| exp.as_secs().saturating_add(1))
+}
+
+fn describe(target: &Target) -> String {
+    match target {
+        Target::Token { hash } => format!(
+            "token {}",
+            warden_claims::TokenId::from_bytes(*hash).short()
+        ),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,31 @@
+//! Warden's YAML security policies: loading, typed rules and role normalisation.
+//!
+//! A policy is read once, at startup, into types that cannot hold a malformed rule:
+//! unknown keys, unknown algorithms, `none`, durations without units and empty lists are
+//! load errors that name the file, line and column. The validator then only reads fields.
+//!
+//! ```
+//! let policy = warden_policy::Policy::from_yaml_str(
+//!     "version: 1\nalgorithms: [HS256]\nrules:\n  max_age: { max: 30d }\n",
+//!     "inline.yaml",
+//! )?;
+//! assert_eq!(policy.rules.max_age.unwrap().max.as_secs(), 30 * 86_400);
+//! # Ok::<(), warden_policy::PolicyError>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod duration;
+mod load;
+mod model;
+mod roles;
+mod severity;
+
+pub use duration::{Duration, DurationError};
+pub use load::PolicyError;
+pub use model::{
+    Algorithms, AllowListRule, DEFAULT_MAX_TOKEN_LENGTH, ExpiryRule, MaxAgeRule,
+    MaxPermissionsRule, NonEmptyStrings, Policy, RequiredClaimsRule, RoleSet, Rules, SeverityOnly,
+    SuspiciousRolesRule, UsageRule, UsageScope, Version,
+};
+pub use roles::normalize_role;
+pub use severity::{RuleSeverity, Severity};

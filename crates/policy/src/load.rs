@@ -1,0 +1,173 @@
+use std::path::{Path, PathBuf};
+
+use crate::Policy;
+
+/// Reason a policy could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("cannot read policy `{}`: {source}", path.display())]
+    Read {
+        /// Policy file path.
+        path: PathBuf,
+        /// Underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The document is not a valid policy.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Invalid {
+        /// File path or other name of the document.
+        origin: String,
+        /// 1-based line of the offending value, 0 when unknown.
+        line: usize,
+        /// 1-based column of the offending value, 0 when unknown.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Policy {
+    /// Loads and checks the policy file at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Policy::from_yaml_str(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks policy YAML; `origin` names the document in errors.
+    pub fn from_yaml_str(text: &str, origin: &str) -> Result<Policy, PolicyError> {
+        serde_yaml::from_str(text).map_err(|error| invalid(origin, &error))
+    }
+}
+
+fn invalid(origin: &str, error: &serde_yaml::Error) -> PolicyError {
+    let (line, column) = error
+        .location()
+        .map_or((0, 0), |at| (at.line(), at.column()));
+    let text = error.to_string();
+    // serde_yaml appends " at line L column C" to its message; the position is kept in
+    // separate fields instead.
+    let message = match text.rsplit_once(" at line ") {
+        Some((head, _)) => head.to_owned(),
+        None => text,
+    };
+    PolicyError::Invalid {
+        origin: origin.to_owned(),
+        line,
+        column,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(yaml: &str) -> (usize, usize, String) {
+        match Policy::from_yaml_str(yaml, "test.yaml") {
+            Err(PolicyError::Invalid {
+                line,
+                column,
+                message,
+                ..
+            }) => (line, column, message),
+            other => panic!("expected an invalid policy, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn loads_minimal_policy() {
+        let policy = Policy::from_yaml_str("version: 1\nalgorithms: [HS256]\n", "t").unwrap();
+        assert_eq!(policy.max_token_length, crate::DEFAULT_MAX_TOKEN_LENGTH);
+        assert!(policy.rules.expiry.is_none());
+    }
+
+    #[test]
+    fn typo_is_an_error_with_position() {
+        let (line, column, message) = error_of(
+            "version: 1\nalgorithms: [HS256]\nrules:\n  requried_claims: { claims: [sub] }\n",
+        );
+        assert_eq!((line, column), (4, 3));
+        assert!(
+            message.contains("unknown field `requried_claims`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        let cases = [
+            (
+                "version: 2\nalgorithms: [HS256]\n",
+                "unsupported policy version",
+            ),
+            ("version: 1\nalgorithms: []\n", "at least one"),
+            ("version: 1\nalgorithms: [none]\n", "`none` can never"),
+            ("version: 1\nalgorithms: [NONE]\n", "`none` can never"),
+            (
+                "version: 1\nalgorithms: [HS999]\n",
+                "unknown algorithm `HS999`",
+            ),
+            ("version: 1\nalgorithms: [HS256, HS256]\n", "listed twice"),
+            (
+                "version: 1\nalgorithms: [HS256]\nleeway: 60\n",
+                "has no unit",
+            ),
+            (
+                "version: 1\nalgorithms: [HS256]\nmax_token_length: 0\n",
+                "greater than 0",
+            ),
+            (
+                "version: 1\nalgorithms: [HS256]\nrules:\n  max_age: { max: 5x }\n",
+                "unknown unit",
+            ),
+            (
+                "version: 1\nalgorithms: [HS256]\nrules:\n  required_claims: { claims: [] }\n",
+                "must not be empty",
+            ),
+            (
+                "version: 1\nalgorithms: [HS256]\nrules:\n  expiry: { severity: fatal }\n",
+                "unknown variant `fatal`",
+            ),
+            (
+                "version: 1\nalgorithms: [HS256]\nrules:\n  usage: { per: token }\n",
+                "needs `warn_after`",
+            ),
+            (
+                "version: 1\nalgorithms: [HS256]\nrules:\n  suspicious_roles: { roles: [Root, root] }\n",
+                "listed twice",
+            ),
+            ("version: 1\n", "missing field `algorithms`"),
+            ("- just\n- a list\n", "invalid type"),
+        ];
+        for (yaml, expected) in cases {
+            let (line, _, message) = error_of(yaml);
+            assert!(message.contains(expected), "{yaml:?}: {message}");
+            assert!(
+                line > 0 || expected.contains("missing"),
+                "{yaml:?}: no line"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_value_points_at_value() {
+        let (line, column, _) =
+            error_of("version: 1\nalgorithms: [HS256]\nrules:\n  max_age:\n    max: 30days\n");
+        assert_eq!(line, 5);
+        assert!(column >= 5, "column {column}");
+    }
+
+    #[test]
+    fn missing_file_is_a_read_error() {
+        let error = Policy::load("/nonexistent/policy.yaml").unwrap_err();
+        assert!(matches!(error, PolicyError::Read { .. }));
+        assert!(error.to_string().contains("/nonexistent/policy.yaml"));
+    }
+}
