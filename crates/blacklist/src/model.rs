@@ -148,7 +148,7 @@ pub enum StoreError {
         reason: String,
     },
     /// An I/O error on the journal.
-    #[error("journal `{path}`: {source}")]
+    #[error("journal `{path}` I/O failed")]
     Io {
         /// Journal path.
         path: String,

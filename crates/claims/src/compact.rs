@@ -40,6 +40,14 @@ impl<'a> CompactToken<'a> {
                 found: token.split('.').count(),
             });
         };
+        if header.is_empty() {
+            return Err(FormatError::EmptySegment { part: Part::Header });
+        }
+        if payload.is_empty() {
+            return Err(FormatError::EmptySegment {
+                part: Part::Payload,
+            });
+        }
         let signing_input_len = header.len() + 1 + payload.len();
         let signing_input = token.get(..signing_input_len).unwrap_or_default();
         Ok(CompactToken {
@@ -191,6 +199,16 @@ mod tests {
     fn segment_counts() {
         assert!(CompactToken::parse("a.b.c").is_ok());
         assert!(CompactToken::parse("a.b.").is_ok());
+        assert_eq!(
+            CompactToken::parse("a..c"),
+            Err(FormatError::EmptySegment {
+                part: Part::Payload
+            })
+        );
+        assert_eq!(
+            CompactToken::parse(".b.c"),
+            Err(FormatError::EmptySegment { part: Part::Header })
+        );
         assert_eq!(
             CompactToken::parse("a.b"),
             Err(FormatError::SegmentCount { found: 2 })

@@ -40,6 +40,13 @@ pub enum FormatError {
         /// Number of segments found.
         found: usize,
     },
+    /// The header or payload segment is empty; detached payloads (RFC 7515 appendix F)
+    /// are not supported.
+    #[error("{part} segment is empty{hint}", hint = if *part == Part::Payload { " (detached payloads are not supported)" } else { "" })]
+    EmptySegment {
+        /// The empty segment.
+        part: Part,
+    },
     /// A segment is not canonical unpadded base64url.
     #[error("{part} is not canonical base64url: {reason}")]
     Base64 {

@@ -52,12 +52,18 @@ pub enum BlacklistCommand {
         /// Revocation journal.
         #[arg(long, value_name = "FILE")]
         store: PathBuf,
+        /// List entries live at this time instead of now (RFC 3339 or Unix seconds).
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
     },
     /// Drop lapsed entries and compact the journal.
     Purge {
         /// Revocation journal.
         #[arg(long, value_name = "FILE")]
         store: PathBuf,
+        /// Drop entries lapsed at this time instead of now (RFC 3339 or Unix seconds).
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
     },
 }
 
@@ -136,8 +142,8 @@ pub fn run_revoke(args: RevokeArgs) -> Result<ExitCode> {
 /// Runs `warden blacklist ...`.
 pub fn run_blacklist(command: BlacklistCommand) -> Result<ExitCode> {
     match command {
-        BlacklistCommand::List { store } => {
-            let entries = open_store(&store)?.list(now())?;
+        BlacklistCommand::List { store, now: at } => {
+            let entries = open_store(&store)?.list(instant_or_now(at.as_deref())?)?;
             let mut output = std::io::stdout().lock();
             for entry in &entries {
                 let until = entry
@@ -152,8 +158,8 @@ pub fn run_blacklist(command: BlacklistCommand) -> Result<ExitCode> {
             }
             eprintln!("{} live entries", entries.len());
         }
-        BlacklistCommand::Purge { store } => {
-            let dropped = open_store(&store)?.purge(now())?;
+        BlacklistCommand::Purge { store, now: at } => {
+            let dropped = open_store(&store)?.purge(instant_or_now(at.as_deref())?)?;
             println!(
                 "dropped {dropped} lapsed entries from `{}`",
                 store.display()
@@ -161,6 +167,10 @@ pub fn run_blacklist(command: BlacklistCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn instant_or_now(text: Option<&str>) -> Result<i64> {
+    text.map_or_else(|| Ok(now()), parse_instant)
 }
 
 fn open_store(path: &std::path::Path) -> Result<FileStore> {

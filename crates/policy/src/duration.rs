@@ -98,13 +98,14 @@ impl FromStr for Duration {
 }
 
 impl fmt::Display for Duration {
-    /// Writes the canonical form, largest units first, such as `1h30m`; zero is `0s`.
+    /// Writes the canonical form in days, hours, minutes and seconds, largest first, such
+    /// as `30d` or `1h30m`; zero is `0s`. Weeks are accepted on input but not written.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0 == 0 {
             return f.write_str("0s");
         }
         let mut rest = self.0;
-        for (unit, unit_seconds) in UNITS {
+        for (unit, unit_seconds) in UNITS.into_iter().skip(1) {
             let count = rest / unit_seconds;
             if count > 0 {
                 write!(f, "{count}{unit}")?;
@@ -188,5 +189,7 @@ mod tests {
         assert_eq!(Duration::from_secs(0).to_string(), "0s");
         assert_eq!(Duration::from_secs(90_061).to_string(), "1d1h1m1s");
         assert_eq!("90m".parse::<Duration>().unwrap().to_string(), "1h30m");
+        assert_eq!("2w".parse::<Duration>().unwrap().to_string(), "14d");
+        assert_eq!("30d".parse::<Duration>().unwrap().to_string(), "30d");
     }
 }

@@ -7,7 +7,7 @@ use crate::Policy;
 #[non_exhaustive]
 pub enum PolicyError {
     /// The file could not be read.
-    #[error("cannot read policy `{}`: {source}", path.display())]
+    #[error("cannot read policy `{}`", path.display())]
     Read {
         /// Policy file path.
         path: PathBuf,

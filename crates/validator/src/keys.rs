@@ -39,7 +39,7 @@ pub enum KeyFormat {
 #[non_exhaustive]
 pub enum KeyError {
     /// The key file could not be read.
-    #[error("cannot read key file `{}`: {source}", path.display())]
+    #[error("cannot read key file `{}`", path.display())]
     Read {
         /// Key file path.
         path: PathBuf,
@@ -222,13 +222,13 @@ impl KeySet {
     }
 
     fn push(&mut self, key: VerificationKey, origin: &str) -> Result<(), KeyError> {
-        if let Some(kid) = key.kid() {
-            if self.keys.iter().any(|other| other.kid() == Some(kid)) {
-                return Err(KeyError::Invalid {
-                    origin: origin.to_owned(),
-                    reason: format!("duplicate key id `{kid}`"),
-                });
-            }
+        if let Some(kid) = key.kid()
+            && self.keys.iter().any(|other| other.kid() == Some(kid))
+        {
+            return Err(KeyError::Invalid {
+                origin: origin.to_owned(),
+                reason: format!("duplicate key id `{kid}`"),
+            });
         }
         self.keys.push(key);
         Ok(())
@@ -480,13 +480,13 @@ pub fn jwk_key(jwk: &Map<String, Value>) -> Result<VerificationKey, String> {
         },
         other => return Err(format!("unsupported key type `{other}`")),
     };
-    if let Some(algorithm) = algorithm {
-        if !key.supports(algorithm) || algorithm.family() != key.family {
-            return Err(format!(
-                "key algorithm `{algorithm}` does not fit a {} key",
-                key.family
-            ));
-        }
+    if let Some(algorithm) = algorithm
+        && (!key.supports(algorithm) || algorithm.family() != key.family)
+    {
+        return Err(format!(
+            "key algorithm `{algorithm}` does not fit a {} key",
+            key.family
+        ));
     }
     Ok(key)
 }
