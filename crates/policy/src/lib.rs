@@ -14,18 +14,25 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod custom;
 mod duration;
+mod lint;
 mod load;
 mod model;
 mod roles;
 mod severity;
+mod values;
 
 pub use duration::{Duration, DurationError};
 pub use load::PolicyError;
+pub use custom::{CustomCheck, CustomClaimRule, JsonType};
+pub use lint::{LintFinding, lint};
 pub use model::{
-    Algorithms, AllowListRule, DEFAULT_MAX_TOKEN_LENGTH, ExpiryRule, MaxAgeRule,
-    MaxPermissionsRule, NonEmptyStrings, Policy, RequiredClaimsRule, RoleSet, Rules, SeverityOnly,
-    SuspiciousRolesRule, UsageRule, UsageScope, Version,
+    AllowListRule, AllowedRolesRule, DEFAULT_MAX_TOKEN_LENGTH, ExpiryRule,
+    ForbiddenPermissionsRule, IssuerConfig, MaxAgeRule, MaxPermissionsRule,
+    PermissionPatternsRule, Policy, RequiredClaimsRule, RoleDefinition, Rules, SeverityOnly,
+    SuspiciousRolesRule, TypRule, UsageRule, UsageScope, pattern_matches,
 };
+pub use values::{Algorithms, ClaimPath, NonEmptyStrings, Patterns, RoleSet, RuleId, Version};
 pub use roles::normalize_role;
 pub use severity::{RuleSeverity, Severity};

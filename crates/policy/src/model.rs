@@ -1,13 +1,14 @@
 //! The policy document, as typed rules. Deserialising is the only way to build one, and
 //! it rejects unknown keys and impossible values, so evaluation never meets a bad rule.
 
-use std::collections::HashSet;
-use std::fmt;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use serde::{Deserialize, Deserializer, Serialize};
-use warden_claims::Algorithm;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer};
 
-use crate::roles::normalize_role;
+use crate::custom::CustomClaimRule;
+use crate::values::{Algorithms, NonEmptyStrings, Patterns, RoleSet, Version};
 use crate::{Duration, RuleSeverity};
 
 /// Default for [`Policy::max_token_length`]: 8 KiB, well above typical tokens (under 2 KiB)
@@ -15,7 +16,7 @@ use crate::{Duration, RuleSeverity};
 pub const DEFAULT_MAX_TOKEN_LENGTH: usize = 8 * 1024;
 
 /// A Warden security policy, version 1.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Format version; only `1` exists.
@@ -37,9 +38,86 @@ pub struct Policy {
         deserialize_with = "positive_usize"
     )]
     pub max_token_length: usize,
+    /// Trusted issuers, each with its own keys; when present, a token from any other
+    /// issuer is denied.
+    #[serde(default)]
+    pub issuers: Option<Vec<IssuerConfig>>,
+    /// Role definitions: the permissions and resources each role grants.
+    #[serde(default)]
+    pub roles: Option<BTreeMap<String, RoleDefinition>>,
     /// The claim rules; a rule that is not listed does not run.
     #[serde(default)]
     pub rules: Rules,
+    /// Folder of the policy file; issuer key paths are relative to it.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub source_dir: Option<PathBuf>,
+}
+
+/// A trusted issuer with its keys, algorithms and audiences.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// The exact `iss` value.
+    pub iss: String,
+    /// Key file for this issuer (PEM, JWK set or HMAC secret), relative to the policy file.
+    pub keys: PathBuf,
+    /// Algorithms this issuer may use; a subset of the policy's `algorithms`. Default: all
+    /// of them.
+    #[serde(default)]
+    pub algorithms: Option<Algorithms>,
+    /// Audiences accepted from this issuer; absent means any.
+    #[serde(default)]
+    pub audiences: Option<NonEmptyStrings>,
+}
+
+/// What one role grants.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDefinition {
+    /// Permissions the role grants; `*` patterns are allowed, such as `camera:*`.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// Resource-access claims and the resources the role may name in them, such as
+    /// `camera_access: [camera1]`; `*` grants every resource.
+    #[serde(default)]
+    pub resources: BTreeMap<String, Vec<String>>,
+}
+
+impl RoleDefinition {
+    /// Returns true when the role grants `permission`.
+    pub fn grants_permission(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|granted| pattern_matches(granted, permission))
+    }
+
+    /// Returns true when the role may name `resource` in resource claim `claim`.
+    pub fn grants_resource(&self, claim: &str, resource: &str) -> bool {
+        self.resources
+            .get(claim)
+            .is_some_and(|granted| granted.iter().any(|pattern| pattern_matches(pattern, resource)))
+    }
+}
+
+/// Matches `value` against a pattern in which `*` stands for any run of characters.
+pub fn pattern_matches(pattern: &str, value: &str) -> bool {
+    let mut pieces = pattern.split('*');
+    let Some(first) = pieces.next() else {
+        return pattern == value;
+    };
+    let Some(mut rest) = value.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = pieces.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(index) => rest = rest.get(index + piece.len()..).unwrap_or_default(),
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 fn default_max_token_length() -> usize {
@@ -54,71 +132,8 @@ fn positive_usize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D
     Ok(value)
 }
 
-/// Policy format version. Only `1` is accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Version(u64);
-
-impl<'de> Deserialize<'de> for Version {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let version = u64::deserialize(deserializer)?;
-        if version != 1 {
-            return Err(serde::de::Error::custom(format_args!(
-                "unsupported policy version `{version}`; this Warden reads version 1"
-            )));
-        }
-        Ok(Version(version))
-    }
-}
-
-/// Non-empty, duplicate-free algorithm allowlist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Algorithms(Vec<Algorithm>);
-
-impl Algorithms {
-    /// Returns true when `algorithm` is allowed.
-    pub fn contains(&self, algorithm: Algorithm) -> bool {
-        self.0.contains(&algorithm)
-    }
-
-    /// Iterates over the allowed algorithms in policy order.
-    pub fn iter(&self) -> impl Iterator<Item = Algorithm> + '_ {
-        self.0.iter().copied()
-    }
-}
-
-impl<'de> Deserialize<'de> for Algorithms {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let names = Vec::<String>::deserialize(deserializer)?;
-        if names.is_empty() {
-            return Err(D::Error::custom(
-                "algorithms must list at least one algorithm",
-            ));
-        }
-        let mut algorithms = Vec::with_capacity(names.len());
-        for name in names {
-            if name.eq_ignore_ascii_case("none") {
-                return Err(D::Error::custom("algorithm `none` can never be allowed"));
-            }
-            let algorithm: Algorithm = name.parse().map_err(|_| {
-                D::Error::custom(format_args!(
-                    "unknown algorithm `{name}`; expected one of {}",
-                    Algorithm::ALL.map(Algorithm::as_str).join(", ")
-                ))
-            })?;
-            if algorithms.contains(&algorithm) {
-                return Err(D::Error::custom(format_args!(
-                    "algorithm `{name}` is listed twice"
-                )));
-            }
-            algorithms.push(algorithm);
-        }
-        Ok(Algorithms(algorithms))
-    }
-}
-
 /// The claim rules of a policy. Each field is one rule, named by its stable rule id.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     /// Deny tokens found in the revocation list.
@@ -131,6 +146,31 @@ pub struct Rules {
     pub issued_in_future: Option<SeverityOnly>,
     /// Flag tokens issued longer ago than `max`.
     pub max_age: Option<MaxAgeRule>,
+    /// Flag tokens whose lifetime `exp - iat` is longer than `max`.
+    pub max_lifetime: Option<MaxAgeRule>,
+    /// Flag tokens that expire further ahead than `max`.
+    pub max_time_to_expiry: Option<MaxAgeRule>,
+    /// Flag impossible time claims: `nbf` after `exp`, or `exp` before `iat`.
+    pub time_consistency: Option<SeverityOnly>,
+    /// Expected `typ` header values, compared case-insensitively.
+    pub typ: Option<TypRule>,
+    /// Flag headers that carry or point to keys (`jwk`, `jku`, `x5u`, `x5c`).
+    pub embedded_keys: Option<SeverityOnly>,
+    /// Flag `kid` values that look like injection or path traversal.
+    pub suspicious_kid: Option<SeverityOnly>,
+    /// Roles a token may carry.
+    pub allowed_roles: Option<AllowedRolesRule>,
+    /// Flag role values that differ from their normal form, such as `Admin` or `admin `.
+    pub role_normal_form: Option<SeverityOnly>,
+    /// Permissions must match one of these patterns.
+    pub permission_patterns: Option<PermissionPatternsRule>,
+    /// Permission combinations no token may hold together.
+    pub forbidden_permissions: Option<ForbiddenPermissionsRule>,
+    /// Permissions and resources must be granted by the token's roles in `roles`.
+    pub privileges: Option<SeverityOnly>,
+    /// Checks on any claim, by dotted path.
+    #[serde(default)]
+    pub custom: Vec<CustomClaimRule>,
     /// Claims every token must carry.
     pub required_claims: Option<RequiredClaimsRule>,
     /// Allowed `iss` values.
@@ -150,7 +190,7 @@ pub struct Rules {
 }
 
 /// A rule whose only setting is its severity. Default `error`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeverityOnly {
     /// Severity of the rule's findings. Default `error`.
@@ -159,7 +199,7 @@ pub struct SeverityOnly {
 }
 
 /// Expiry check.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpiryRule {
     /// Severity of the rule's findings. Default `error`.
@@ -171,7 +211,7 @@ pub struct ExpiryRule {
 }
 
 /// Maximum time since `iat`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaxAgeRule {
     /// Oldest acceptable token age.
@@ -182,7 +222,7 @@ pub struct MaxAgeRule {
 }
 
 /// Claims that must be present.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequiredClaimsRule {
     /// Claim names, each reported separately when missing.
@@ -193,7 +233,7 @@ pub struct RequiredClaimsRule {
 }
 
 /// A claim's allowed values.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllowListRule {
     /// Accepted values, compared exactly.
@@ -204,7 +244,7 @@ pub struct AllowListRule {
 }
 
 /// Role names to flag.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuspiciousRolesRule {
     /// Role names, compared after normalisation (see [`crate::normalize_role`]).
@@ -214,8 +254,55 @@ pub struct SuspiciousRolesRule {
     pub severity: RuleSeverity,
 }
 
+/// Expected `typ` values.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypRule {
+    /// Accepted values, such as `JWT` or `at+jwt`; an `application/` prefix is ignored.
+    pub expected: NonEmptyStrings,
+    /// Also accept tokens without `typ`. Default false.
+    #[serde(default)]
+    pub optional: bool,
+    /// Severity of the rule's findings. Default `error`.
+    #[serde(default = "RuleSeverity::error")]
+    pub severity: RuleSeverity,
+}
+
+/// Roles a token may carry.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedRolesRule {
+    /// Role names, compared in normal form.
+    pub roles: RoleSet,
+    /// Severity of the rule's findings. Default `error`.
+    #[serde(default = "RuleSeverity::error")]
+    pub severity: RuleSeverity,
+}
+
+/// Patterns every permission must match.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionPatternsRule {
+    /// Patterns where `*` matches any run of characters.
+    pub allowed: Patterns,
+    /// Severity of the rule's findings. Default `error`.
+    #[serde(default = "RuleSeverity::error")]
+    pub severity: RuleSeverity,
+}
+
+/// Permission combinations that must not appear together.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForbiddenPermissionsRule {
+    /// Each entry lists permissions that are forbidden together.
+    pub combinations: Vec<NonEmptyStrings>,
+    /// Severity of the rule's findings. Default `error`.
+    #[serde(default = "RuleSeverity::error")]
+    pub severity: RuleSeverity,
+}
+
 /// Maximum permission count.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaxPermissionsRule {
     /// Most permissions a token may carry.
@@ -226,7 +313,7 @@ pub struct MaxPermissionsRule {
 }
 
 /// What a usage counter counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum UsageScope {
@@ -240,8 +327,8 @@ pub enum UsageScope {
 }
 
 /// Usage thresholds: at least one of `warn_after` and `deny_after`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, try_from = "UsageRuleFields")]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "UsageRuleFields")]
 pub struct UsageRule {
     /// What is counted. Default `token`.
     pub per: UsageScope,
@@ -256,8 +343,9 @@ pub struct UsageRule {
     pub severity: RuleSeverity,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "UsageRule")]
 struct UsageRuleFields {
     #[serde(default)]
     per: UsageScope,
@@ -298,92 +386,13 @@ impl TryFrom<UsageRuleFields> for UsageRule {
     }
 }
 
-/// A non-empty list of distinct, non-empty strings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NonEmptyStrings(Vec<String>);
 
-impl NonEmptyStrings {
-    /// Iterates over the values in policy order.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+impl JsonSchema for UsageRule {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "UsageRule".into()
     }
 
-    /// Returns true when `value` is listed.
-    pub fn contains(&self, value: &str) -> bool {
-        self.0.iter().any(|item| item == value)
-    }
-}
-
-impl<'de> Deserialize<'de> for NonEmptyStrings {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let values = Vec::<String>::deserialize(deserializer)?;
-        if values.is_empty() {
-            return Err(D::Error::custom("list must not be empty"));
-        }
-        let mut seen = HashSet::new();
-        for value in &values {
-            if value.is_empty() {
-                return Err(D::Error::custom("list entries must not be empty"));
-            }
-            if !seen.insert(value.as_str()) {
-                return Err(D::Error::custom(format_args!("`{value}` is listed twice")));
-            }
-        }
-        Ok(NonEmptyStrings(values))
-    }
-}
-
-/// Role names as written, with their normal forms for matching.
-#[derive(Clone, Serialize)]
-#[serde(transparent)]
-pub struct RoleSet {
-    written: Vec<String>,
-    #[serde(skip)]
-    normalized: HashSet<String>,
-}
-
-impl RoleSet {
-    /// Returns the listed role whose normal form equals that of `raw`, if any.
-    pub fn matching(&self, raw: &str) -> Option<&str> {
-        let normal = normalize_role(raw);
-        if !self.normalized.contains(&normal) {
-            return None;
-        }
-        self.written
-            .iter()
-            .map(String::as_str)
-            .find(|written| normalize_role(written) == normal)
-    }
-}
-
-impl fmt::Debug for RoleSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(&self.written).finish()
-    }
-}
-
-impl<'de> Deserialize<'de> for RoleSet {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let NonEmptyStrings(written) = NonEmptyStrings::deserialize(deserializer)?;
-        let mut normalized = HashSet::new();
-        for role in &written {
-            let normal = normalize_role(role);
-            if normal.is_empty() {
-                return Err(D::Error::custom(format_args!(
-                    "role `{role}` is blank after normalisation"
-                )));
-            }
-            if !normalized.insert(normal.clone()) {
-                return Err(D::Error::custom(format_args!(
-                    "role `{role}` is listed twice (same normal form `{normal}`)"
-                )));
-            }
-        }
-        Ok(RoleSet {
-            written,
-            normalized,
-        })
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        UsageRuleFields::json_schema(generator)
     }
 }

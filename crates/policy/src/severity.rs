@@ -14,7 +14,7 @@ pub enum Severity {
 }
 
 /// Severity setting of a rule in a policy: a [`Severity`], or `off` to disable the rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum RuleSeverity {
