@@ -140,19 +140,30 @@ impl TryFrom<CustomClaimFields> for CustomClaimRule {
         }
         if let Some(values) = fields.one_of {
             if values.is_empty() {
-                return Err(format!("custom rule `{}`: `one_of` must not be empty", fields.id.as_str()));
+                return Err(format!(
+                    "custom rule `{}`: `one_of` must not be empty",
+                    fields.id.as_str()
+                ));
             }
             checks.push(CustomCheck::OneOf(values));
         }
         if let Some(pattern) = fields.matches {
             if pattern.len() > MAX_REGEX_LEN {
-                return Err(format!("custom rule `{}`: `matches` is longer than {MAX_REGEX_LEN} bytes", fields.id.as_str()));
+                return Err(format!(
+                    "custom rule `{}`: `matches` is longer than {MAX_REGEX_LEN} bytes",
+                    fields.id.as_str()
+                ));
             }
             let anchored = format!("^(?:{pattern})$");
             let regex = regex::RegexBuilder::new(&anchored)
                 .size_limit(1 << 20)
                 .build()
-                .map_err(|error| format!("custom rule `{}`: invalid regex `{pattern}`: {error}", fields.id.as_str()))?;
+                .map_err(|error| {
+                    format!(
+                        "custom rule `{}`: invalid regex `{pattern}`: {error}",
+                        fields.id.as_str()
+                    )
+                })?;
             checks.push(CustomCheck::Matches(regex));
         }
         if let Some(json_type) = fields.json_type {
@@ -193,22 +204,29 @@ impl CustomClaimRule {
         let value = self.claim.lookup(claims);
         let failure = match (&self.check, value) {
             (CustomCheck::Exists(true), None) => Some(format!("claim `{}` is missing", self.claim)),
-            (CustomCheck::Exists(false), Some(_)) => Some(format!("claim `{}` must be absent", self.claim)),
+            (CustomCheck::Exists(false), Some(_)) => {
+                Some(format!("claim `{}` must be absent", self.claim))
+            }
             (CustomCheck::Exists(_), _) => None,
             (_, None) => Some(format!("claim `{}` is missing", self.claim)),
-            (CustomCheck::Equals(expected), Some(actual)) => {
-                (actual != expected).then(|| format!("claim `{}` is {actual}, expected {expected}", self.claim))
-            }
-            (CustomCheck::OneOf(allowed), Some(actual)) => (!allowed.contains(actual))
-                .then(|| format!("claim `{}` is {actual}, not one of the allowed values", self.claim)),
+            (CustomCheck::Equals(expected), Some(actual)) => (actual != expected)
+                .then(|| format!("claim `{}` is {actual}, expected {expected}", self.claim)),
+            (CustomCheck::OneOf(allowed), Some(actual)) => (!allowed.contains(actual)).then(|| {
+                format!(
+                    "claim `{}` is {actual}, not one of the allowed values",
+                    self.claim
+                )
+            }),
             (CustomCheck::Matches(regex), Some(actual)) => match actual.as_str() {
                 Some(text) if regex.is_match(text) => None,
-                Some(text) => Some(format!("claim `{}` value `{text}` does not match the required pattern", self.claim)),
+                Some(text) => Some(format!(
+                    "claim `{}` value `{text}` does not match the required pattern",
+                    self.claim
+                )),
                 None => Some(format!("claim `{}` must be a string", self.claim)),
             },
-            (CustomCheck::Type(json_type), Some(actual)) => {
-                (!json_type.matches(actual)).then(|| format!("claim `{}` must be of type {json_type}", self.claim))
-            }
+            (CustomCheck::Type(json_type), Some(actual)) => (!json_type.matches(actual))
+                .then(|| format!("claim `{}` must be of type {json_type}", self.claim)),
         };
         failure.map(|default| self.message.clone().unwrap_or(default))
     }

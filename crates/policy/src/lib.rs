@@ -23,16 +23,16 @@ mod roles;
 mod severity;
 mod values;
 
-pub use duration::{Duration, DurationError};
-pub use load::PolicyError;
 pub use custom::{CustomCheck, CustomClaimRule, JsonType};
+pub use duration::{Duration, DurationError};
 pub use lint::{LintFinding, lint};
+pub use load::PolicyError;
 pub use model::{
     AllowListRule, AllowedRolesRule, DEFAULT_MAX_TOKEN_LENGTH, ExpiryRule,
-    ForbiddenPermissionsRule, IssuerConfig, MaxAgeRule, MaxPermissionsRule,
-    PermissionPatternsRule, Policy, RequiredClaimsRule, RoleDefinition, Rules, SeverityOnly,
-    SuspiciousRolesRule, TypRule, UsageRule, UsageScope, pattern_matches,
+    ForbiddenPermissionsRule, IssuerConfig, MaxAgeRule, MaxPermissionsRule, PermissionPatternsRule,
+    Policy, RequiredClaimsRule, RoleDefinition, Rules, SeverityOnly, SuspiciousRolesRule, TypRule,
+    UsageRule, UsageScope, pattern_matches,
 };
-pub use values::{Algorithms, ClaimPath, NonEmptyStrings, Patterns, RoleSet, RuleId, Version};
 pub use roles::normalize_role;
 pub use severity::{RuleSeverity, Severity};
+pub use values::{Algorithms, ClaimPath, NonEmptyStrings, Patterns, RoleSet, RuleId, Version};

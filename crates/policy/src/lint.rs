@@ -25,7 +25,13 @@ pub fn lint(policy: &Policy, text: &str) -> Vec<LintFinding> {
     let mut findings = Vec::new();
     let mut add = |code, severity, path: &[&str], message: String| {
         let (line, column) = locate(text, path);
-        findings.push(LintFinding { code, severity, line, column, message });
+        findings.push(LintFinding {
+            code,
+            severity,
+            line,
+            column,
+            message,
+        });
     };
     let rules = &policy.rules;
 
@@ -35,15 +41,27 @@ pub fn lint(policy: &Policy, text: &str) -> Vec<LintFinding> {
                 "lint.max_age_below_leeway",
                 Severity::Warning,
                 &["rules", "max_age"],
-                format!("maximum age {} is shorter than the leeway {}", max_age.max, policy.leeway),
+                format!(
+                    "maximum age {} is shorter than the leeway {}",
+                    max_age.max, policy.leeway
+                ),
             );
         }
     }
     if rules.expiry.is_none() {
-        add("lint.expiry_unchecked", Severity::Warning, &["rules"], "no `expiry` rule, so expired tokens pass".to_owned());
+        add(
+            "lint.expiry_unchecked",
+            Severity::Warning,
+            &["rules"],
+            "no `expiry` rule, so expired tokens pass".to_owned(),
+        );
     }
     if let (Some(allowed), Some(suspicious)) = (&rules.allowed_roles, &rules.suspicious_roles) {
-        for role in allowed.roles.iter().filter(|role| suspicious.roles.matching(role).is_some()) {
+        for role in allowed
+            .roles
+            .iter()
+            .filter(|role| suspicious.roles.matching(role).is_some())
+        {
             add(
                 "lint.role_allowed_and_suspicious",
                 Severity::Warning,
@@ -55,12 +73,16 @@ pub fn lint(policy: &Policy, text: &str) -> Vec<LintFinding> {
     if let Some(required) = &rules.required_claims {
         for rule in &rules.custom {
             let claim = rule.claim.to_string();
-            if matches!(rule.check, CustomCheck::Exists(false)) && required.claims.contains(&claim) {
+            if matches!(rule.check, CustomCheck::Exists(false)) && required.claims.contains(&claim)
+            {
                 add(
                     "lint.required_claim_forbidden",
                     Severity::Error,
                     &["rules", "custom"],
-                    format!("claim `{claim}` is required, but custom rule `{}` requires it absent", rule.id.as_str()),
+                    format!(
+                        "claim `{claim}` is required, but custom rule `{}` requires it absent",
+                        rule.id.as_str()
+                    ),
                 );
             }
         }
@@ -75,12 +97,25 @@ type Add<'a> = dyn FnMut(&'static str, Severity, &[&str], String) + 'a;
 fn lint_roles(policy: &Policy, add: &mut Add<'_>) {
     let rules = &policy.rules;
     if rules.privileges.is_some() && policy.roles.is_none() {
-        let message = "`privileges` checks tokens against `roles`, but the policy defines no roles".to_owned();
-        add("lint.privileges_without_roles", Severity::Error, &["rules", "privileges"], message);
+        let message = "`privileges` checks tokens against `roles`, but the policy defines no roles"
+            .to_owned();
+        add(
+            "lint.privileges_without_roles",
+            Severity::Error,
+            &["rules", "privileges"],
+            message,
+        );
     }
     if let (Some(allowed), Some(definitions)) = (&rules.allowed_roles, &policy.roles) {
-        let defined: Vec<String> = definitions.keys().map(|name| normalize_role(name)).collect();
-        for role in allowed.roles.iter().filter(|role| !defined.contains(&normalize_role(role))) {
+        let defined: Vec<String> = definitions
+            .keys()
+            .map(|name| normalize_role(name))
+            .collect();
+        for role in allowed
+            .roles
+            .iter()
+            .filter(|role| !defined.contains(&normalize_role(role)))
+        {
             add(
                 "lint.allowed_role_undefined",
                 Severity::Warning,
@@ -105,7 +140,11 @@ fn lint_issuers(policy: &Policy, add: &mut Add<'_>) {
                 "lint.issuer_key_missing",
                 Severity::Error,
                 &["issuers"],
-                format!("issuer `{}` has no key: `{}` is not a readable file", issuer.iss, path.display()),
+                format!(
+                    "issuer `{}` has no key: `{}` is not a readable file",
+                    issuer.iss,
+                    path.display()
+                ),
             );
         }
     }
@@ -123,7 +162,11 @@ pub(crate) fn locate(text: &str, path: &[&str]) -> (usize, usize) {
         }
         let indent = line.len() - content.len();
         let content = content.strip_prefix("- ").unwrap_or(content);
-        let indent = if line.trim_start().starts_with("- ") { indent + 2 } else { indent };
+        let indent = if line.trim_start().starts_with("- ") {
+            indent + 2
+        } else {
+            indent
+        };
         let Some((key, _)) = content.split_once(':') else {
             continue;
         };
@@ -132,7 +175,11 @@ pub(crate) fn locate(text: &str, path: &[&str]) -> (usize, usize) {
             stack.pop();
         }
         stack.push((indent, key));
-        let matched = stack.iter().zip(path).take_while(|((_, key), wanted)| key == *wanted).count();
+        let matched = stack
+            .iter()
+            .zip(path)
+            .take_while(|((_, key), wanted)| key == *wanted)
+            .count();
         if matched == stack.len() && matched > best.0 {
             best = (matched, index + 1, indent + 1);
         }
@@ -146,7 +193,10 @@ mod tests {
 
     fn lint_codes(yaml: &str) -> Vec<&'static str> {
         let policy = Policy::from_yaml_str(yaml, "t.yaml").unwrap();
-        lint(&policy, yaml).into_iter().map(|finding| finding.code).collect()
+        lint(&policy, yaml)
+            .into_iter()
+            .map(|finding| finding.code)
+            .collect()
     }
 
     #[test]
@@ -187,7 +237,10 @@ mod tests {
 
     #[test]
     fn missing_expiry_warns() {
-        assert_eq!(lint_codes("version: 1\nalgorithms: [HS256]\n"), ["lint.expiry_unchecked"]);
+        assert_eq!(
+            lint_codes("version: 1\nalgorithms: [HS256]\n"),
+            ["lint.expiry_unchecked"]
+        );
     }
 
     #[test]

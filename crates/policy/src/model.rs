@@ -87,14 +87,18 @@ pub struct RoleDefinition {
 impl RoleDefinition {
     /// Returns true when the role grants `permission`.
     pub fn grants_permission(&self, permission: &str) -> bool {
-        self.permissions.iter().any(|granted| pattern_matches(granted, permission))
+        self.permissions
+            .iter()
+            .any(|granted| pattern_matches(granted, permission))
     }
 
     /// Returns true when the role may name `resource` in resource claim `claim`.
     pub fn grants_resource(&self, claim: &str, resource: &str) -> bool {
-        self.resources
-            .get(claim)
-            .is_some_and(|granted| granted.iter().any(|pattern| pattern_matches(pattern, resource)))
+        self.resources.get(claim).is_some_and(|granted| {
+            granted
+                .iter()
+                .any(|pattern| pattern_matches(pattern, resource))
+        })
     }
 }
 
@@ -385,7 +389,6 @@ impl TryFrom<UsageRuleFields> for UsageRule {
         })
     }
 }
-
 
 impl JsonSchema for UsageRule {
     fn schema_name() -> std::borrow::Cow<'static, str> {

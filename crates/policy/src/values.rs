@@ -177,7 +177,10 @@ impl JsonSchema for Algorithms {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let names: Vec<&str> = Algorithm::ALL.iter().map(|algorithm| algorithm.as_str()).collect();
+        let names: Vec<&str> = Algorithm::ALL
+            .iter()
+            .map(|algorithm| algorithm.as_str())
+            .collect();
         json_schema!({
             "type": "array",
             "minItems": 1,
@@ -249,7 +252,9 @@ impl<'de> Deserialize<'de> for Patterns {
         let mut sources = Vec::with_capacity(written.len());
         for pattern in &written {
             if pattern.len() > MAX_PATTERN_LEN {
-                return Err(D::Error::custom(format_args!("pattern is longer than {MAX_PATTERN_LEN} bytes")));
+                return Err(D::Error::custom(format_args!(
+                    "pattern is longer than {MAX_PATTERN_LEN} bytes"
+                )));
             }
             let pieces: Vec<String> = pattern.split('*').map(regex::escape).collect();
             sources.push(format!("^{}$", pieces.join(".*")));
@@ -281,7 +286,9 @@ impl ClaimPath {
 
     /// Returns the value at this path in `claims`, if every segment exists.
     pub fn lookup<'a>(&self, claims: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
-        self.0.iter().try_fold(claims, |value, segment| value.get(segment.as_str()))
+        self.0
+            .iter()
+            .try_fold(claims, |value, segment| value.get(segment.as_str()))
     }
 }
 
@@ -297,7 +304,9 @@ impl<'de> Deserialize<'de> for ClaimPath {
         let text = String::deserialize(deserializer)?;
         let segments: Vec<String> = text.split('.').map(str::to_owned).collect();
         if segments.iter().any(String::is_empty) {
-            return Err(D::Error::custom(format_args!("invalid claim path `{text}`; write names separated by dots, such as `org.id`")));
+            return Err(D::Error::custom(format_args!(
+                "invalid claim path `{text}`; write names separated by dots, such as `org.id`"
+            )));
         }
         Ok(ClaimPath(segments))
     }
@@ -330,7 +339,9 @@ impl<'de> Deserialize<'de> for RuleId {
         let id = String::deserialize(deserializer)?;
         let valid = !id.is_empty()
             && id.len() <= 64
-            && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
+            && id.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.')
+            });
         if !valid {
             return Err(D::Error::custom(format_args!(
                 "invalid rule id `{id}`; use 1 to 64 lowercase letters, digits, `_`, `-` or `.`"

@@ -34,13 +34,16 @@
 
 mod clock;
 mod der;
+mod findings;
 mod keys;
 mod report;
 mod rules;
+mod signature;
 mod validator;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use jsonwebtoken::crypto::CryptoProvider;
 pub use keys::{KeyError, KeyFormat, KeySet, MIN_RSA_BITS, VerificationKey, jwk_key};
-pub use report::{Code, Decision, Finding, Report};
-pub use validator::{SetupError, Validator, ValidatorBuilder, verify_signature};
+pub use report::{Check, Code, Decision, Finding, Report};
+pub use signature::verify_signature;
+pub use validator::{Request, SetupError, ValidateOptions, Validator, ValidatorBuilder};

@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -78,6 +79,45 @@ pub enum Code {
     JtiMissing,
     /// `usage.exceeded`: the token was used more often than a usage threshold.
     UsageExceeded,
+    /// `issuer.unknown`: the policy lists trusted issuers and the token's `iss` is not one.
+    IssuerUnknown,
+    /// `token.lifetime_too_long`: `exp - iat` is longer than the policy allows.
+    LifetimeTooLong,
+    /// `token.expiry_too_far`: `exp` is further ahead than the policy allows.
+    ExpiryTooFar,
+    /// `token.nbf_after_exp`: the token becomes valid only after it expires.
+    NbfAfterExp,
+    /// `token.exp_before_iat`: the token expires before it was issued.
+    ExpBeforeIat,
+    /// `header.typ_mismatch`: `typ` is absent or not an expected value.
+    TypMismatch,
+    /// `header.embedded_key`: the header carries or points to a key.
+    EmbeddedKey,
+    /// `header.suspicious_kid`: `kid` looks like injection or path traversal.
+    SuspiciousKid,
+    /// `role.not_allowed`: a role is not in the allowed list.
+    RoleNotAllowed,
+    /// `role.not_normalized`: a role differs from its normal form.
+    RoleNotNormalized,
+    /// `role.undefined`: a role has no definition in the policy's `roles`.
+    RoleUndefined,
+    /// `permission.not_allowed`: a permission matches no allowed pattern.
+    PermissionNotAllowed,
+    /// `permissions.forbidden_combination`: the token holds permissions forbidden together.
+    ForbiddenCombination,
+    /// `privilege.permission_not_granted`: no role of the token grants this permission.
+    PermissionNotGranted,
+    /// `privilege.resource_not_granted`: no role of the token grants this resource.
+    ResourceNotGranted,
+    /// `claim.check_failed`: a custom claim rule failed; the rule id names which.
+    CustomCheckFailed,
+    /// `request.role_missing`: the caller required a role the token lacks.
+    RequestRoleMissing,
+    /// `request.permission_missing`: the caller required a permission the token lacks or its
+    /// role does not grant.
+    RequestPermissionMissing,
+    /// `request.resource_denied`: the caller required a resource the token may not access.
+    RequestResourceDenied,
 }
 
 impl Code {
@@ -109,6 +149,25 @@ impl Code {
             Code::PermissionsTooMany => "permissions.too_many",
             Code::JtiMissing => "jti.missing",
             Code::UsageExceeded => "usage.exceeded",
+            Code::IssuerUnknown => "issuer.unknown",
+            Code::LifetimeTooLong => "token.lifetime_too_long",
+            Code::ExpiryTooFar => "token.expiry_too_far",
+            Code::NbfAfterExp => "token.nbf_after_exp",
+            Code::ExpBeforeIat => "token.exp_before_iat",
+            Code::TypMismatch => "header.typ_mismatch",
+            Code::EmbeddedKey => "header.embedded_key",
+            Code::SuspiciousKid => "header.suspicious_kid",
+            Code::RoleNotAllowed => "role.not_allowed",
+            Code::RoleNotNormalized => "role.not_normalized",
+            Code::RoleUndefined => "role.undefined",
+            Code::PermissionNotAllowed => "permission.not_allowed",
+            Code::ForbiddenCombination => "permissions.forbidden_combination",
+            Code::PermissionNotGranted => "privilege.permission_not_granted",
+            Code::ResourceNotGranted => "privilege.resource_not_granted",
+            Code::CustomCheckFailed => "claim.check_failed",
+            Code::RequestRoleMissing => "request.role_missing",
+            Code::RequestPermissionMissing => "request.permission_missing",
+            Code::RequestResourceDenied => "request.resource_denied",
         }
     }
 }
@@ -127,9 +186,10 @@ pub struct Finding {
     pub code: Code,
     /// Error denies; warning only reports.
     pub severity: Severity,
-    /// Policy rule id that produced the finding, such as `max_age`, or the fixed check
-    /// (`format`, `algorithm`, `signature`, `claims`) for structural findings.
-    pub rule: &'static str,
+    /// Policy rule id that produced the finding, such as `max_age` or a custom rule's id,
+    /// or the fixed check (`format`, `algorithm`, `signature`, `claims`, `issuers`,
+    /// `request`) for findings no rule can turn off.
+    pub rule: Cow<'static, str>,
     /// One lowercase line that names the value involved. Never contains the token.
     pub message: String,
 }
@@ -158,6 +218,25 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Unix time the checks used.
     pub checked_at: i64,
+    /// Every check that ran, in order; only when explanations were requested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<Check>>,
+}
+
+/// One check that ran, for `--explain`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Rule id or fixed check name.
+    pub rule: Cow<'static, str>,
+    /// Claim or header parameter examined, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+    /// What the rule expects, in words.
+    pub expected: String,
+    /// What the token has.
+    pub actual: String,
+    /// True when the check passed.
+    pub passed: bool,
 }
 
 impl Report {
@@ -188,6 +267,22 @@ impl fmt::Display for Report {
         {
             write!(f, " (sub `{subject}`)")?;
         }
+        if let Some(checks) = &self.checks {
+            write!(f, "\n  checked at {}", format_time(self.checked_at))?;
+            for check in checks {
+                let outcome = if check.passed { "pass" } else { "FAIL" };
+                let claim = check
+                    .claim
+                    .as_deref()
+                    .map(|claim| format!(" `{claim}`"))
+                    .unwrap_or_default();
+                write!(
+                    f,
+                    "\n  {outcome} [{}]{claim}: expected {}, found {}",
+                    check.rule, check.expected, check.actual
+                )?;
+            }
+        }
         for finding in &self.findings {
             write!(
                 f,
@@ -200,4 +295,13 @@ impl fmt::Display for Report {
         }
         Ok(())
     }
+}
+
+/// Formats Unix seconds as RFC 3339 UTC.
+pub(crate) fn format_time(seconds: i64) -> String {
+    let seconds = u64::try_from(seconds).unwrap_or_default();
+    humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds),
+    )
+    .to_string()
 }

@@ -2,21 +2,23 @@ use std::sync::Arc;
 
 use jsonwebtoken::crypto::CryptoProvider;
 use warden_blacklist::{MemoryStore, MemoryUsageCounter, RevocationStore, UsageCounter};
-use warden_claims::{Algorithm, Claims, CompactToken, FormatError, Header, TokenId};
-use warden_policy::{Algorithms, Policy, Severity};
+use warden_claims::{Algorithm, Claims, CompactToken, Header, TokenId};
+use warden_policy::{Algorithms, IssuerConfig, Policy};
 
 use crate::clock::{Clock, SystemClock};
-use crate::keys::{KeySet, VerificationKey};
-use crate::report::{Code, Decision, Finding, Report};
-use crate::rules::evaluate_claims;
+use crate::findings::{Findings, Trace};
+use crate::keys::{KeyError, KeyFormat, KeySet};
+use crate::report::{Code, Decision, Report};
+use crate::rules::{Context, evaluate_claims};
+use crate::signature::{format_code, verify_signature};
 
 /// Reason a validator could not be set up. Token problems are never errors: they are
 /// findings in a [`Report`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SetupError {
-    /// The key set is empty.
-    #[error("no verification key was loaded")]
+    /// No verification key was given and the policy lists no issuers.
+    #[error("no verification key was loaded; pass a key or list `issuers` in the policy")]
     NoKeys,
     /// No loaded key can verify any algorithm the policy allows.
     #[error(
@@ -26,6 +28,15 @@ pub enum SetupError {
         /// The policy's allowlist, comma-separated.
         allowed: String,
     },
+    /// An issuer's key file could not be loaded.
+    #[error("cannot load the keys of issuer `{issuer}`")]
+    IssuerKey {
+        /// The issuer's `iss`.
+        issuer: String,
+        /// Why loading failed.
+        #[source]
+        source: KeyError,
+    },
     /// jsonwebtoken has no crypto backend; build with exactly one of the `aws-lc-rs` and
     /// `rust-crypto` features.
     #[error(
@@ -34,11 +45,39 @@ pub enum SetupError {
     NoCryptoBackend,
 }
 
+/// What a caller requires of a token beyond the policy, for one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// A role the token must carry.
+    pub role: Option<String>,
+    /// Permissions the token must carry and its roles must grant.
+    pub permissions: Vec<String>,
+    /// A resource the token must be allowed to access, such as `camera1`.
+    pub resource: Option<String>,
+}
+
+/// Options for one validation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidateOptions<'a> {
+    /// Requirements of the current request, if any.
+    pub request: Option<&'a Request>,
+    /// Record every check in [`Report::checks`].
+    pub explain: bool,
+}
+
+/// A trusted issuer with its loaded keys.
+struct Issuer {
+    config: IssuerConfig,
+    keys: KeySet,
+    algorithms: Algorithms,
+}
+
 /// Checks tokens against one policy with one key set. Cheap to share: wrap it in an `Arc`
 /// and call [`Validator::validate`] from any thread.
 pub struct Validator {
     policy: Policy,
     keys: KeySet,
+    issuers: Vec<Issuer>,
     revocations: Arc<dyn RevocationStore>,
     usage: Arc<dyn UsageCounter>,
     clock: Arc<dyn Clock>,
@@ -83,42 +122,42 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Checks the setup and builds the validator.
+    /// Loads issuer keys, checks the setup and builds the validator.
     pub fn build(self) -> Result<Validator, SetupError> {
         let provider = CryptoProvider::try_get_default().ok_or(SetupError::NoCryptoBackend)?;
-        if self.keys.is_empty() {
-            return Err(SetupError::NoKeys);
-        }
-        let usable = |algorithm: Algorithm| self.keys.iter().any(|key| key.supports(algorithm));
-        if !self.policy.algorithms.iter().any(usable) {
-            let allowed: Vec<&str> = self
-                .policy
-                .algorithms
-                .iter()
-                .map(Algorithm::as_str)
-                .collect();
-            return Err(SetupError::NoUsableKey {
-                allowed: allowed.join(", "),
-            });
-        }
+        let issuers = load_issuers(&self.policy)?;
         let mut warnings = self.keys.warnings().to_vec();
-        for algorithm in self.policy.algorithms.iter() {
-            for key in self.keys.iter().filter(|key| key.supports(algorithm)) {
-                if key.is_short_secret_for(algorithm) {
-                    let minimum = algorithm.hmac_output_len().unwrap_or_default();
-                    let name = key.kid().map_or_else(
-                        || "HMAC secret".to_owned(),
-                        |kid| format!("HMAC key `{kid}`"),
-                    );
-                    warnings.push(format!(
-                        "{name} is shorter than {minimum} bytes, the {algorithm} hash output (RFC 7518 section 3.2)"
-                    ));
-                }
+        if issuers.is_empty() {
+            if self.keys.is_empty() {
+                return Err(SetupError::NoKeys);
+            }
+            check_usable(&self.keys, &self.policy.algorithms)?;
+            warnings.extend(short_secret_warnings(
+                &self.keys,
+                &self.policy.algorithms,
+                None,
+            ));
+        } else {
+            if !self.keys.is_empty() {
+                warnings.push(
+                    "the policy lists `issuers`, so the key given on its own is not used"
+                        .to_owned(),
+                );
+            }
+            for issuer in &issuers {
+                check_usable(&issuer.keys, &issuer.algorithms)?;
+                warnings.extend(issuer.keys.warnings().iter().cloned());
+                warnings.extend(short_secret_warnings(
+                    &issuer.keys,
+                    &issuer.algorithms,
+                    Some(&issuer.config.iss),
+                ));
             }
         }
         Ok(Validator {
             policy: self.policy,
             keys: self.keys,
+            issuers,
             revocations: self
                 .revocations
                 .unwrap_or_else(|| Arc::new(MemoryStore::new())),
@@ -132,32 +171,76 @@ impl ValidatorBuilder {
     }
 }
 
-/// Findings gathered so far for one token.
-pub(crate) struct Findings(pub(crate) Vec<Finding>);
+fn load_issuers(policy: &Policy) -> Result<Vec<Issuer>, SetupError> {
+    let Some(configs) = &policy.issuers else {
+        return Ok(Vec::new());
+    };
+    configs
+        .iter()
+        .map(|config| {
+            let path = match &policy.source_dir {
+                Some(dir) => dir.join(&config.keys),
+                None => config.keys.clone(),
+            };
+            let keys =
+                KeySet::load(&path, KeyFormat::Auto).map_err(|source| SetupError::IssuerKey {
+                    issuer: config.iss.clone(),
+                    source,
+                })?;
+            let algorithms = config
+                .algorithms
+                .clone()
+                .unwrap_or_else(|| policy.algorithms.clone());
+            Ok(Issuer {
+                config: config.clone(),
+                keys,
+                algorithms,
+            })
+        })
+        .collect()
+}
 
-impl Findings {
-    pub(crate) fn add(
-        &mut self,
-        code: Code,
-        severity: Severity,
-        rule: &'static str,
-        message: String,
-    ) {
-        self.0.push(Finding {
-            code,
-            severity,
-            rule,
-            message,
-        });
+fn check_usable(keys: &KeySet, algorithms: &Algorithms) -> Result<(), SetupError> {
+    let usable = |algorithm: Algorithm| keys.iter().any(|key| key.supports(algorithm));
+    if algorithms.iter().any(usable) {
+        return Ok(());
     }
+    let allowed: Vec<&str> = algorithms.iter().map(Algorithm::as_str).collect();
+    Err(SetupError::NoUsableKey {
+        allowed: allowed.join(", "),
+    })
+}
 
-    pub(crate) fn error(&mut self, code: Code, rule: &'static str, message: String) {
-        self.add(code, Severity::Error, rule, message);
+fn short_secret_warnings(
+    keys: &KeySet,
+    algorithms: &Algorithms,
+    issuer: Option<&str>,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for algorithm in algorithms.iter() {
+        for key in keys
+            .iter()
+            .filter(|key| key.supports(algorithm) && key.is_short_secret_for(algorithm))
+        {
+            let minimum = algorithm.hmac_output_len().unwrap_or_default();
+            let mut name = key.kid().map_or_else(
+                || "HMAC secret".to_owned(),
+                |kid| format!("HMAC key `{kid}`"),
+            );
+            if let Some(issuer) = issuer {
+                name.push_str(&format!(" of issuer `{issuer}`"));
+            }
+            warnings.push(format!(
+                "{name} is shorter than {minimum} bytes, the {algorithm} hash output (RFC 7518 section 3.2)"
+            ));
+        }
     }
+    warnings
 }
 
 impl Validator {
-    /// Starts building a validator for `policy` with `keys`.
+    /// Starts building a validator for `policy` with `keys`. With `issuers` in the policy,
+    /// pass an empty [`KeySet`]: each issuer's keys come from its own key file.
     pub fn builder(policy: Policy, keys: KeySet) -> ValidatorBuilder {
         ValidatorBuilder {
             policy,
@@ -185,23 +268,33 @@ impl Validator {
     /// payload. Then revocation, usage and every claim rule run, and all their findings
     /// are reported. The decision is deny when any finding is an error.
     pub fn validate(&self, token: &str) -> Report {
+        self.validate_with(token, ValidateOptions::default())
+    }
+
+    /// Validates one token with request requirements or an explanation; see
+    /// [`Validator::validate`].
+    pub fn validate_with(&self, token: &str, options: ValidateOptions<'_>) -> Report {
         let now = self.clock.now();
-        let mut findings = Findings(Vec::new());
-        let (token_id, verified) = self.verify(token, &mut findings);
+        let mut findings = Findings::default();
+        let mut trace = Trace::new(options.explain);
+        let (token_id, verified) = self.verify(token, &mut findings, &mut trace);
         let (header, claims) = match verified {
             Some((header, claims)) => {
-                evaluate_claims(self, &header, &claims, token_id, now, &mut findings);
+                let context = Context {
+                    validator: self,
+                    header: &header,
+                    claims: &claims,
+                    token_id,
+                    now,
+                };
+                evaluate_claims(&context, options.request, &mut findings, &mut trace);
                 (Some(header), Some(claims))
             }
             None => (None, None),
         };
-        let has_error = findings
-            .0
-            .iter()
-            .any(|finding| finding.severity == Severity::Error);
-        // An unverified token always carries an error finding; the first condition keeps it
-        // denied even if a future check forgets to add one.
-        let decision = if header.is_none() || has_error {
+        // An unverified token always carries an error finding; checking `header` as well
+        // keeps it denied even if a future check forgets to add one.
+        let decision = if header.is_none() || findings.has_error() {
             Decision::Deny
         } else {
             Decision::Allow
@@ -215,6 +308,7 @@ impl Validator {
             claims,
             findings: findings.0,
             checked_at: now,
+            checks: trace.into_checks(),
         }
     }
 
@@ -226,11 +320,36 @@ impl Validator {
         self.usage.as_ref()
     }
 
+    /// Returns the audiences the token's issuer accepts, when the policy lists issuers.
+    pub(crate) fn issuer_audiences(
+        &self,
+        iss: Option<&str>,
+    ) -> Option<&warden_policy::NonEmptyStrings> {
+        let issuer = self
+            .issuers
+            .iter()
+            .find(|issuer| Some(issuer.config.iss.as_str()) == iss)?;
+        issuer.config.audiences.as_ref()
+    }
+
     /// Runs the structural checks and the signature check; returns the token identity and,
     /// when the signature verified, the header and claims.
-    fn verify(&self, token: &str, findings: &mut Findings) -> (TokenId, Option<(Header, Claims)>) {
+    fn verify(
+        &self,
+        token: &str,
+        findings: &mut Findings,
+        trace: &mut Trace,
+    ) -> (TokenId, Option<(Header, Claims)>) {
         let max_length = self.policy.max_token_length;
-        if token.len() > max_length {
+        let within_limit = token.len() <= max_length;
+        trace.record("max_token_length", within_limit, || {
+            (
+                None,
+                format!("at most {max_length} bytes"),
+                format!("{} bytes", token.len()),
+            )
+        });
+        if !within_limit {
             let id = TokenId::of_input(token.get(..max_length).unwrap_or_default());
             let message = format!(
                 "token is {} bytes, over the {max_length}-byte limit",
@@ -246,175 +365,107 @@ impl Validator {
                 return (TokenId::of_input(token), None);
             }
         };
-        let id = compact.id();
-        let verified = self.verify_compact(&compact, findings);
-        (id, verified)
+        let verified = if self.issuers.is_empty() {
+            self.verify_with(
+                &compact,
+                &self.keys,
+                &self.policy.algorithms,
+                None,
+                findings,
+                trace,
+            )
+        } else {
+            self.verify_issuer(&compact, findings, trace)
+        };
+        (compact.id(), verified)
     }
 
-    fn verify_compact(
+    /// Picks the issuer's keys by the unverified `iss`, then verifies with them. The `iss`
+    /// only selects keys: no finding about the claims is made before the signature verifies.
+    fn verify_issuer(
         &self,
         compact: &CompactToken<'_>,
         findings: &mut Findings,
+        trace: &mut Trace,
     ) -> Option<(Header, Claims)> {
-        let header = verify_signature(compact, &self.keys, &self.policy.algorithms, self.provider)
-            .map_err(|finding| findings.0.push(finding))
-            .ok()?;
-        let claims = compact
+        let claims = self.decode_claims(compact, findings)?;
+        let issuer = self
+            .issuers
+            .iter()
+            .find(|issuer| claims.iss.as_deref() == Some(issuer.config.iss.as_str()));
+        trace.record("issuers", issuer.is_some(), || {
+            let trusted: Vec<&str> = self
+                .issuers
+                .iter()
+                .map(|issuer| issuer.config.iss.as_str())
+                .collect();
+            (
+                Some("iss".to_owned()),
+                format!("one of {}", trusted.join(", ")),
+                format!("{:?}", claims.iss),
+            )
+        });
+        let Some(issuer) = issuer else {
+            let message = match &claims.iss {
+                Some(iss) => format!("issuer `{iss}` is not trusted by this policy"),
+                None => "token has no `iss`, and this policy trusts only listed issuers".to_owned(),
+            };
+            findings.error(Code::IssuerUnknown, "issuers", message);
+            return None;
+        };
+        self.verify_with(
+            compact,
+            &issuer.keys,
+            &issuer.algorithms,
+            Some(claims),
+            findings,
+            trace,
+        )
+    }
+
+    fn verify_with(
+        &self,
+        compact: &CompactToken<'_>,
+        keys: &KeySet,
+        algorithms: &Algorithms,
+        claims: Option<Claims>,
+        findings: &mut Findings,
+        trace: &mut Trace,
+    ) -> Option<(Header, Claims)> {
+        let header = match verify_signature(compact, keys, algorithms, self.provider) {
+            Ok(header) => header,
+            Err(finding) => {
+                trace.record(finding.rule.clone(), false, || {
+                    (
+                        None,
+                        "a valid signature".to_owned(),
+                        finding.message.clone(),
+                    )
+                });
+                findings.0.push(finding);
+                return None;
+            }
+        };
+        trace.record("signature", true, || {
+            let allowed: Vec<&str> = algorithms.iter().map(Algorithm::as_str).collect();
+            (
+                Some("alg".to_owned()),
+                format!("one of {} with a valid signature", allowed.join(", ")),
+                header.alg.clone(),
+            )
+        });
+        let claims = match claims {
+            Some(claims) => claims,
+            None => self.decode_claims(compact, findings)?,
+        };
+        Some((header, claims))
+    }
+
+    fn decode_claims(&self, compact: &CompactToken<'_>, findings: &mut Findings) -> Option<Claims> {
+        compact
             .decode_payload()
             .and_then(|json| Claims::from_json(&json))
             .map_err(|error| findings.error(format_code(&error), "format", error.to_string()))
-            .ok()?;
-        Some((header, claims))
+            .ok()
     }
-}
-
-/// Runs the structural checks of a compact JWS and verifies its signature, without reading
-/// the payload: header syntax, `crit`, `alg` (never `none`, and within `allowed`), key
-/// selection by `kid` and key type, then the signature itself.
-///
-/// Returns the verified header, or the first failing check as an error finding. This is
-/// the signature layer that [`Validator::validate`] runs before any claim rule.
-pub fn verify_signature(
-    compact: &CompactToken<'_>,
-    keys: &KeySet,
-    allowed: &Algorithms,
-    provider: &CryptoProvider,
-) -> Result<Header, Finding> {
-    let fail = |code: Code, rule: &'static str, message: String| Finding {
-        code,
-        severity: Severity::Error,
-        rule,
-        message,
-    };
-    let header = compact
-        .decode_header()
-        .and_then(|json| Header::from_json(&json))
-        .map_err(|error| fail(format_code(&error), "format", error.to_string()))?;
-    if let Some(extensions) = &header.crit {
-        let message = format!(
-            "header marks `{}` as critical; Warden implements no JWS extensions",
-            extensions.join("`, `")
-        );
-        return Err(fail(Code::CritUnsupported, "format", message));
-    }
-    let algorithm = check_algorithm(&header, allowed)
-        .map_err(|(code, message)| fail(code, "algorithm", message))?;
-    let candidates = keys_for(keys, &header, algorithm)
-        .map_err(|(code, message)| fail(code, "algorithm", message))?;
-    let signature = compact
-        .decode_signature()
-        .map_err(|error| fail(Code::TokenMalformed, "format", error.to_string()))?;
-    let message = compact.signing_input().as_bytes();
-    if !candidates
-        .iter()
-        .any(|key| signature_verifies(provider, key, algorithm, message, &signature))
-    {
-        return Err(fail(
-            Code::SignatureInvalid,
-            "signature",
-            format!("{algorithm} signature does not verify"),
-        ));
-    }
-    Ok(header)
-}
-
-fn check_algorithm(header: &Header, allowed: &Algorithms) -> Result<Algorithm, (Code, String)> {
-    let name = header.alg.as_str();
-    if name.eq_ignore_ascii_case("none") {
-        return Err((
-            Code::AlgorithmNone,
-            format!("unsigned token (`alg` is `{name}`)"),
-        ));
-    }
-    let Ok(algorithm) = name.parse::<Algorithm>() else {
-        return Err((
-            Code::AlgorithmUnsupported,
-            format!("unsupported algorithm `{name}`"),
-        ));
-    };
-    if !allowed.contains(algorithm) {
-        let names: Vec<&str> = allowed.iter().map(Algorithm::as_str).collect();
-        let message = format!(
-            "algorithm `{algorithm}` is not allowed; the policy allows {}",
-            names.join(", ")
-        );
-        return Err((Code::AlgorithmNotAllowed, message));
-    }
-    Ok(algorithm)
-}
-
-fn keys_for<'a>(
-    keys: &'a KeySet,
-    header: &'a Header,
-    algorithm: Algorithm,
-) -> Result<Vec<&'a VerificationKey>, (Code, String)> {
-    let kid = header.kid.as_deref();
-    let candidates: Vec<&VerificationKey> = keys.candidates(kid).collect();
-    if candidates.is_empty() {
-        return Err((
-            Code::KeyNotFound,
-            format!("no key has id `{}`", kid.unwrap_or_default()),
-        ));
-    }
-    let usable: Vec<&VerificationKey> = candidates
-        .iter()
-        .copied()
-        .filter(|key| key.supports(algorithm))
-        .collect();
-    if usable.is_empty() {
-        let families: Vec<String> = candidates
-            .iter()
-            .map(|key| key.family().to_string())
-            .collect();
-        let message = format!(
-            "token uses `{algorithm}` but the key is {}; the header cannot choose the key type",
-            families.join(" or ")
-        );
-        return Err((Code::AlgorithmKeyMismatch, message));
-    }
-    Ok(usable)
-}
-
-fn signature_verifies(
-    provider: &CryptoProvider,
-    key: &VerificationKey,
-    algorithm: Algorithm,
-    message: &[u8],
-    signature: &Vec<u8>,
-) -> bool {
-    let Some(algorithm) = to_jsonwebtoken(algorithm) else {
-        return false;
-    };
-    let Ok(verifier) = (provider.verifier_factory)(&algorithm, key.decoding_key()) else {
-        return false;
-    };
-    verifier.verify(message, signature).is_ok()
-}
-
-fn format_code(error: &FormatError) -> Code {
-    match error {
-        FormatError::DuplicateMember { .. } => Code::DuplicateMember,
-        _ => Code::TokenMalformed,
-    }
-}
-
-/// Maps Warden's algorithm names onto jsonwebtoken's.
-pub(crate) fn to_jsonwebtoken(algorithm: Algorithm) -> Option<jsonwebtoken::Algorithm> {
-    use jsonwebtoken::Algorithm as Jwt;
-    let mapped = match algorithm {
-        Algorithm::HS256 => Jwt::HS256,
-        Algorithm::HS384 => Jwt::HS384,
-        Algorithm::HS512 => Jwt::HS512,
-        Algorithm::RS256 => Jwt::RS256,
-        Algorithm::RS384 => Jwt::RS384,
-        Algorithm::RS512 => Jwt::RS512,
-        Algorithm::PS256 => Jwt::PS256,
-        Algorithm::PS384 => Jwt::PS384,
-        Algorithm::PS512 => Jwt::PS512,
-        Algorithm::ES256 => Jwt::ES256,
-        Algorithm::ES384 => Jwt::ES384,
-        Algorithm::EdDSA => Jwt::EdDSA,
-        _ => return None,
-    };
-    Some(mapped)
 }

@@ -1,6 +1,11 @@
 //! Rules outside the default policy: not-before, issuer, audience, required expiry, leeway,
 //! severity overrides and the deny threshold of usage.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -22,9 +27,15 @@ fn not_before_in_future_is_denied() {
     let validator = with_rules("  not_before: {}\n");
     let mut claims = good_claims();
     claims["nbf"] = json!(NOW + 10);
-    assert_eq!(codes(&validator.validate(&hs256(&claims))), ["token.not_yet_valid"]);
+    assert_eq!(
+        codes(&validator.validate(&hs256(&claims))),
+        ["token.not_yet_valid"]
+    );
     claims["nbf"] = json!(NOW);
-    assert_eq!(codes(&validator.validate(&hs256(&claims))), Vec::<&str>::new());
+    assert_eq!(
+        codes(&validator.validate(&hs256(&claims))),
+        Vec::<&str>::new()
+    );
 }
 
 #[test]
@@ -35,13 +46,20 @@ fn leeway_covers_clock_skew() {
     claims["exp"] = json!(NOW - 59);
     claims["nbf"] = json!(NOW + 59);
     claims["iat"] = json!(NOW + 59);
-    assert_eq!(codes(&validator.validate(&hs256(&claims))), Vec::<&str>::new());
+    assert_eq!(
+        codes(&validator.validate(&hs256(&claims))),
+        Vec::<&str>::new()
+    );
     claims["exp"] = json!(NOW - 60);
     claims["nbf"] = json!(NOW + 61);
     claims["iat"] = json!(NOW + 61);
     assert_eq!(
         codes(&validator.validate(&hs256(&claims))),
-        ["token.expired", "token.not_yet_valid", "token.issued_in_future"]
+        [
+            "token.expired",
+            "token.not_yet_valid",
+            "token.issued_in_future"
+        ]
     );
 }
 
@@ -50,11 +68,20 @@ fn issuer_allowlist() {
     let validator = with_rules("  issuer: { allowed: [auth.example.com] }\n");
     let mut claims = good_claims();
     claims["iss"] = json!("auth.example.com");
-    assert_eq!(codes(&validator.validate(&hs256(&claims))), Vec::<&str>::new());
+    assert_eq!(
+        codes(&validator.validate(&hs256(&claims))),
+        Vec::<&str>::new()
+    );
     claims["iss"] = json!("evil.example.com");
-    assert_eq!(codes(&validator.validate(&hs256(&claims))), ["issuer.not_allowed"]);
+    assert_eq!(
+        codes(&validator.validate(&hs256(&claims))),
+        ["issuer.not_allowed"]
+    );
     claims.as_object_mut().unwrap().remove("iss");
-    assert_eq!(codes(&validator.validate(&hs256(&claims))), ["issuer.not_allowed"]);
+    assert_eq!(
+        codes(&validator.validate(&hs256(&claims))),
+        ["issuer.not_allowed"]
+    );
 }
 
 #[test]
@@ -66,10 +93,17 @@ fn audience_allowlist() {
         (json!(["web", "api"]), vec![]),
         (json!(["web"]), vec!["audience.not_allowed"]),
         (json!([]), vec!["audience.not_allowed"]),
-        (json!(7), vec!["claims.invalid_type", "audience.not_allowed"]),
+        (
+            json!(7),
+            vec!["claims.invalid_type", "audience.not_allowed"],
+        ),
     ] {
         claims["aud"] = aud.clone();
-        assert_eq!(codes(&validator.validate(&hs256(&claims))), expected, "aud {aud}");
+        assert_eq!(
+            codes(&validator.validate(&hs256(&claims))),
+            expected,
+            "aud {aud}"
+        );
     }
 }
 
@@ -78,9 +112,15 @@ fn expiry_required_flags_missing_exp() {
     let validator = with_rules("  expiry: { required: true }\n");
     let mut claims = good_claims();
     claims.as_object_mut().unwrap().remove("exp");
-    assert_eq!(codes(&validator.validate(&hs256(&claims))), ["token.no_expiry"]);
+    assert_eq!(
+        codes(&validator.validate(&hs256(&claims))),
+        ["token.no_expiry"]
+    );
     let optional = with_rules("  expiry: {}\n");
-    assert_eq!(codes(&optional.validate(&hs256(&claims))), Vec::<&str>::new());
+    assert_eq!(
+        codes(&optional.validate(&hs256(&claims))),
+        Vec::<&str>::new()
+    );
 }
 
 #[test]
