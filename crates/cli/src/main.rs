@@ -2,6 +2,9 @@
 #![forbid(unsafe_code)]
 
 mod inputs;
+mod inspect;
+mod policy_cmd;
+mod policy_test;
 mod revoke;
 mod time;
 mod validate;
@@ -32,6 +35,11 @@ enum Command {
     /// Inspect or maintain a revocation list.
     #[command(subcommand)]
     Blacklist(revoke::BlacklistCommand),
+    /// Check, test or describe policies.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
+    /// Show a token's header and claims without verifying it.
+    Inspect(inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +65,8 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Revoke(args) => revoke::run_revoke(args),
         Command::Blacklist(command) => revoke::run_blacklist(command),
+        Command::Policy(command) => policy_cmd::run(command),
+        Command::Inspect(args) => inspect::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -7,7 +7,9 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use warden_blacklist::FileStore;
 use warden_policy::Policy;
-use warden_validator::{FixedClock, KeyFormat, KeySet, SystemClock, Validator};
+use warden_validator::{
+    FixedClock, KeyFormat, KeySet, Request, SystemClock, ValidateOptions, Validator,
+};
 
 use crate::inputs::TokenSource;
 use crate::time::parse_instant;
@@ -18,9 +20,10 @@ pub struct ValidateArgs {
     /// Policy file (YAML).
     #[arg(long, value_name = "FILE")]
     policy: PathBuf,
-    /// Verification key: HMAC secret, PEM public key or JWK set.
+    /// Verification key: HMAC secret, PEM public key or JWK set. Not needed when the
+    /// policy lists `issuers` with their own keys.
     #[arg(long, value_name = "FILE")]
-    key: PathBuf,
+    key: Option<PathBuf>,
     /// How to read `--key`; `auto` tells PEM and JWK sets apart from raw HMAC secrets.
     #[arg(long, value_enum, default_value_t = KeyFormatArg::Auto)]
     key_format: KeyFormatArg,
@@ -36,6 +39,18 @@ pub struct ValidateArgs {
     /// Evaluate at this time instead of now: RFC 3339 (`2026-12-01T00:00:00Z`) or Unix seconds.
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
+    /// Print every check that ran, with the expected and actual values and the clock.
+    #[arg(long)]
+    explain: bool,
+    /// Require the token to carry this role.
+    #[arg(long, value_name = "ROLE")]
+    require_role: Option<String>,
+    /// Require this permission, carried by the token and granted by its role; repeatable.
+    #[arg(long, value_name = "PERMISSION")]
+    require_permission: Vec<String>,
+    /// Require access to this resource, such as `camera1`.
+    #[arg(long, value_name = "RESOURCE")]
+    resource: Option<String>,
     /// Tokens to validate; when absent, `--tokens` or stdin is read.
     #[arg(value_name = "TOKEN")]
     token: Vec<String>,
@@ -80,12 +95,22 @@ impl From<KeyFormatArg> for KeyFormat {
 /// Runs `warden validate`.
 pub fn run(args: ValidateArgs) -> Result<ExitCode> {
     let validator = build_validator(&args)?;
+    let request = Request {
+        role: args.require_role.clone(),
+        permissions: args.require_permission.clone(),
+        resource: args.resource.clone(),
+    };
+    let has_request = request != Request::default();
+    let options = ValidateOptions {
+        request: has_request.then_some(&request),
+        explain: args.explain,
+    };
     let mut tokens = TokenSource::open(args.token, args.tokens.as_deref())?;
     let stdout = std::io::stdout().lock();
     let mut output = BufWriter::new(stdout);
     let (mut total, mut denied) = (0_u64, 0_u64);
     for token in tokens.by_ref() {
-        let report = validator.validate(&token?);
+        let report = validator.validate_with(&token?, options);
         total += 1;
         if !report.is_allowed() {
             denied += 1;
@@ -110,7 +135,13 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
 
 fn build_validator(args: &ValidateArgs) -> Result<Validator> {
     let policy = Policy::load(&args.policy)?;
-    let keys = KeySet::load(&args.key, args.key_format.into())?;
+    let keys = match &args.key {
+        Some(path) => KeySet::load(path, args.key_format.into())?,
+        None if policy.issuers.is_some() => KeySet::default(),
+        None => anyhow::bail!(
+            "`--key` is required unless the policy lists `issuers` with their own keys"
+        ),
+    };
     let mut builder = Validator::builder(policy, keys);
     builder = match &args.now {
         Some(text) => builder.clock(Arc::new(FixedClock(parse_instant(text)?))),

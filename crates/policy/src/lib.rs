@@ -36,3 +36,13 @@ pub use model::{
 pub use roles::normalize_role;
 pub use severity::{RuleSeverity, Severity};
 pub use values::{Algorithms, ClaimPath, NonEmptyStrings, Patterns, RoleSet, RuleId, Version};
+
+/// Returns the JSON Schema (draft-07) of policy files, generated from the policy types.
+///
+/// Editors use it through a `# yaml-language-server: $schema=...` line; the committed copy
+/// is `policies/schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let schema = generator.into_root_schema_for::<Policy>();
+    serde_json::to_value(schema).unwrap_or(serde_json::Value::Null)
+}

@@ -37,13 +37,70 @@ impl Policy {
             path: path.to_owned(),
             source,
         })?;
-        Policy::from_yaml_str(&text, &path.display().to_string())
+        let mut policy = Policy::from_yaml_str(&text, &path.display().to_string())?;
+        policy.source_dir = path.parent().map(Path::to_owned);
+        Ok(policy)
     }
 
     /// Parses and checks policy YAML; `origin` names the document in errors.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Policy, PolicyError> {
-        serde_yaml::from_str(text).map_err(|error| invalid(origin, &error))
+        let policy: Policy = serde_yaml::from_str(text).map_err(|error| invalid(origin, &error))?;
+        check_references(&policy).map_err(|(path, message)| {
+            let (line, column) = crate::lint::locate(text, &path);
+            PolicyError::Invalid {
+                origin: origin.to_owned(),
+                line,
+                column,
+                message,
+            }
+        })?;
+        Ok(policy)
     }
+}
+
+/// Checks that need more than one part of the policy; returns the key path of the
+/// offending part with the message.
+fn check_references(policy: &Policy) -> Result<(), (Vec<&'static str>, String)> {
+    if let Some(issuers) = &policy.issuers {
+        if issuers.is_empty() {
+            return Err((
+                vec!["issuers"],
+                "`issuers` must list at least one issuer".to_owned(),
+            ));
+        }
+        for (index, issuer) in issuers.iter().enumerate() {
+            if issuers
+                .iter()
+                .take(index)
+                .any(|other| other.iss == issuer.iss)
+            {
+                return Err((
+                    vec!["issuers"],
+                    format!("issuer `{}` is listed twice", issuer.iss),
+                ));
+            }
+            let outside = issuer
+                .algorithms
+                .iter()
+                .flat_map(|algorithms| algorithms.iter())
+                .find(|algorithm| !policy.algorithms.contains(*algorithm));
+            if let Some(algorithm) = outside {
+                let message = format!(
+                    "issuer `{}` uses `{algorithm}`, which the policy's `algorithms` does not allow",
+                    issuer.iss
+                );
+                return Err((vec!["issuers"], message));
+            }
+        }
+    }
+    let custom = &policy.rules.custom;
+    for (index, rule) in custom.iter().enumerate() {
+        if custom.iter().take(index).any(|other| other.id == rule.id) {
+            let message = format!("custom rule id `{}` is used twice", rule.id.as_str());
+            return Err((vec!["rules", "custom"], message));
+        }
+    }
+    Ok(())
 }
 
 fn invalid(origin: &str, error: &serde_yaml::Error) -> PolicyError {
@@ -162,6 +219,18 @@ mod tests {
             error_of("version: 1\nalgorithms: [HS256]\nrules:\n  max_age:\n    max: 30days\n");
         assert_eq!(line, 5);
         assert!(column >= 5, "column {column}");
+    }
+
+    #[test]
+    fn cross_checks_point_at_their_section() {
+        let yaml = "version: 1\nalgorithms: [HS256]\nissuers:\n  - { iss: a, keys: k.pem, algorithms: [RS256] }\n";
+        let (line, column, message) = error_of(yaml);
+        assert_eq!((line, column), (3, 1));
+        assert!(message.contains("uses `RS256`"), "{message}");
+        let yaml = "version: 1\nalgorithms: [HS256]\nrules:\n  custom:\n    - { id: a, claim: x, exists: true }\n    - { id: a, claim: y, exists: true }\n";
+        let (line, _, message) = error_of(yaml);
+        assert_eq!(line, 4);
+        assert!(message.contains("used twice"), "{message}");
     }
 
     #[test]
