@@ -159,8 +159,16 @@ impl TryFrom<CustomClaimFields> for CustomClaimRule {
                 .size_limit(1 << 20)
                 .build()
                 .map_err(|error| {
+                    // regex errors span several lines; their last line says what is wrong.
+                    let reason = error
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim_start_matches("error: ")
+                        .to_owned();
                     format!(
-                        "custom rule `{}`: invalid regex `{pattern}`: {error}",
+                        "custom rule `{}`: invalid regex `{pattern}`: {reason}",
                         fields.id.as_str()
                     )
                 })?;

@@ -152,6 +152,20 @@ impl Serialize for Duration {
     }
 }
 
+impl schemars::JsonSchema for Duration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A duration with units w, d, h, m, s, largest first, such as `30d` or `1h30m`.",
+            "type": "string",
+            "pattern": "^([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,19 +205,5 @@ mod tests {
         assert_eq!("90m".parse::<Duration>().unwrap().to_string(), "1h30m");
         assert_eq!("2w".parse::<Duration>().unwrap().to_string(), "14d");
         assert_eq!("30d".parse::<Duration>().unwrap().to_string(), "30d");
-    }
-}
-
-impl schemars::JsonSchema for Duration {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Duration".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "description": "A duration with units w, d, h, m, s, largest first, such as `30d` or `1h30m`.",
-            "type": "string",
-            "pattern": "^([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",
-        })
     }
 }

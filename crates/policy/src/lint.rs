@@ -35,18 +35,18 @@ pub fn lint(policy: &Policy, text: &str) -> Vec<LintFinding> {
     };
     let rules = &policy.rules;
 
-    if let Some(max_age) = &rules.max_age {
-        if max_age.max < policy.leeway {
-            add(
-                "lint.max_age_below_leeway",
-                Severity::Warning,
-                &["rules", "max_age"],
-                format!(
-                    "maximum age {} is shorter than the leeway {}",
-                    max_age.max, policy.leeway
-                ),
-            );
-        }
+    if let Some(max_age) = &rules.max_age
+        && max_age.max < policy.leeway
+    {
+        add(
+            "lint.max_age_below_leeway",
+            Severity::Warning,
+            &["rules", "max_age"],
+            format!(
+                "maximum age {} is shorter than the leeway {}",
+                max_age.max, policy.leeway
+            ),
+        );
     }
     if rules.expiry.is_none() {
         add(

@@ -16,14 +16,71 @@ pub struct Version(u64);
 
 impl<'de> Deserialize<'de> for Version {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let version = u64::deserialize(deserializer)?;
-        if version != 1 {
-            return Err(serde::de::Error::custom(format_args!(
-                "unsupported policy version `{version}`; this Warden reads version 1"
-            )));
+        struct VersionVisitor;
+
+        impl serde::de::Visitor<'_> for VersionVisitor {
+            type Value = Version;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("policy version 1")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, version: u64) -> Result<Version, E> {
+                if version != 1 {
+                    return Err(E::custom(format_args!(
+                        "unsupported policy version `{version}`; this Warden reads version 1"
+                    )));
+                }
+                Ok(Version(version))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, version: i64) -> Result<Version, E> {
+                Err(E::custom(format_args!(
+                    "unsupported policy version `{version}`; this Warden reads version 1"
+                )))
+            }
         }
-        Ok(Version(version))
+
+        deserializer.deserialize_u64(VersionVisitor)
     }
+}
+
+/// Deserialises a sequence of strings, calling `check` on each as it is read, so an error
+/// points at the offending item rather than at the whole list.
+fn string_list<'de, D, F>(deserializer: D, mut check: F) -> Result<Vec<String>, D::Error>
+where
+    D: Deserializer<'de>,
+    F: FnMut(&str, &[String]) -> Result<(), String>,
+{
+    struct ListVisitor<F>(F);
+
+    impl<'de, F> serde::de::Visitor<'de> for ListVisitor<F>
+    where
+        F: FnMut(&str, &[String]) -> Result<(), String>,
+    {
+        type Value = Vec<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of strings")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            mut self,
+            mut seq: A,
+        ) -> Result<Vec<String>, A::Error> {
+            let mut items: Vec<String> = Vec::new();
+            while let Some(item) = seq.next_element::<String>()? {
+                (self.0)(&item, &items).map_err(serde::de::Error::custom)?;
+                items.push(item);
+            }
+            if items.is_empty() {
+                return Err(serde::de::Error::custom("list must not be empty"));
+            }
+            Ok(items)
+        }
+    }
+
+    deserializer.deserialize_seq(ListVisitor(&mut check))
 }
 
 /// Non-empty, duplicate-free algorithm allowlist.
@@ -44,31 +101,26 @@ impl Algorithms {
 
 impl<'de> Deserialize<'de> for Algorithms {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let names = Vec::<String>::deserialize(deserializer)?;
-        if names.is_empty() {
-            return Err(D::Error::custom(
-                "algorithms must list at least one algorithm",
-            ));
-        }
-        let mut algorithms = Vec::with_capacity(names.len());
-        for name in names {
+        let names = string_list(deserializer, |name, earlier| {
             if name.eq_ignore_ascii_case("none") {
-                return Err(D::Error::custom("algorithm `none` can never be allowed"));
+                return Err("algorithm `none` can never be allowed".to_owned());
             }
-            let algorithm: Algorithm = name.parse().map_err(|_| {
-                D::Error::custom(format_args!(
+            if name.parse::<Algorithm>().is_err() {
+                let known: Vec<&str> = Algorithm::ALL
+                    .iter()
+                    .map(|algorithm| algorithm.as_str())
+                    .collect();
+                return Err(format!(
                     "unknown algorithm `{name}`; expected one of {}",
-                    Algorithm::ALL.map(Algorithm::as_str).join(", ")
-                ))
-            })?;
-            if algorithms.contains(&algorithm) {
-                return Err(D::Error::custom(format_args!(
-                    "algorithm `{name}` is listed twice"
-                )));
+                    known.join(", ")
+                ));
             }
-            algorithms.push(algorithm);
-        }
+            if earlier.iter().any(|other| other == name) {
+                return Err(format!("algorithm `{name}` is listed twice"));
+            }
+            Ok(())
+        })?;
+        let algorithms = names.iter().filter_map(|name| name.parse().ok()).collect();
         Ok(Algorithms(algorithms))
     }
 }
@@ -91,20 +143,15 @@ impl NonEmptyStrings {
 
 impl<'de> Deserialize<'de> for NonEmptyStrings {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let values = Vec::<String>::deserialize(deserializer)?;
-        if values.is_empty() {
-            return Err(D::Error::custom("list must not be empty"));
-        }
-        let mut seen = HashSet::new();
-        for value in &values {
+        let values = string_list(deserializer, |value, earlier| {
             if value.is_empty() {
-                return Err(D::Error::custom("list entries must not be empty"));
+                return Err("list entries must not be empty".to_owned());
             }
-            if !seen.insert(value.as_str()) {
-                return Err(D::Error::custom(format_args!("`{value}` is listed twice")));
+            if earlier.iter().any(|other| other == value) {
+                return Err(format!("`{value}` is listed twice"));
             }
-        }
+            Ok(())
+        })?;
         Ok(NonEmptyStrings(values))
     }
 }
@@ -138,22 +185,19 @@ impl fmt::Debug for RoleSet {
 
 impl<'de> Deserialize<'de> for RoleSet {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let NonEmptyStrings(written) = NonEmptyStrings::deserialize(deserializer)?;
         let mut normalized = HashSet::new();
-        for role in &written {
+        let written = string_list(deserializer, |role, _| {
             let normal = normalize_role(role);
             if normal.is_empty() {
-                return Err(D::Error::custom(format_args!(
-                    "role `{role}` is blank after normalisation"
-                )));
+                return Err(format!("role `{role}` is blank after normalisation"));
             }
             if !normalized.insert(normal.clone()) {
-                return Err(D::Error::custom(format_args!(
+                return Err(format!(
                     "role `{role}` is listed twice (same normal form `{normal}`)"
-                )));
+                ));
             }
-        }
+            Ok(())
+        })?;
         Ok(RoleSet {
             written,
             normalized,

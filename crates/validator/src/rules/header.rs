@@ -10,36 +10,36 @@ const MAX_PLAIN_KID_LEN: usize = 128;
 pub(super) fn check_header(context: &Context<'_>, findings: &mut Findings, trace: &mut Trace) {
     let rules = &context.validator.policy().rules;
     let header = context.header;
-    if let Some(rule) = &rules.typ {
-        if let Some(severity) = rule.severity.active() {
-            let accepted = match header.typ.as_deref() {
-                Some(typ) => rule
-                    .expected
-                    .iter()
-                    .any(|expected| typ_matches(expected, typ)),
-                None => rule.optional,
+    if let Some(rule) = &rules.typ
+        && let Some(severity) = rule.severity.active()
+    {
+        let accepted = match header.typ.as_deref() {
+            Some(typ) => rule
+                .expected
+                .iter()
+                .any(|expected| typ_matches(expected, typ)),
+            None => rule.optional,
+        };
+        trace.record("typ", accepted, || {
+            (
+                Some("typ".to_owned()),
+                one_of(rule.expected.iter()),
+                format!("{:?}", header.typ),
+            )
+        });
+        if !accepted {
+            let message = match header.typ.as_deref() {
+                Some(typ) => format!(
+                    "header `typ` is `{}`, expected {}",
+                    typ.escape_debug(),
+                    one_of(rule.expected.iter())
+                ),
+                None => format!(
+                    "header has no `typ`, expected {}",
+                    one_of(rule.expected.iter())
+                ),
             };
-            trace.record("typ", accepted, || {
-                (
-                    Some("typ".to_owned()),
-                    one_of(rule.expected.iter()),
-                    format!("{:?}", header.typ),
-                )
-            });
-            if !accepted {
-                let message = match header.typ.as_deref() {
-                    Some(typ) => format!(
-                        "header `typ` is `{}`, expected {}",
-                        typ.escape_debug(),
-                        one_of(rule.expected.iter())
-                    ),
-                    None => format!(
-                        "header has no `typ`, expected {}",
-                        one_of(rule.expected.iter())
-                    ),
-                };
-                findings.add(Code::TypMismatch, severity, "typ", message);
-            }
+            findings.add(Code::TypMismatch, severity, "typ", message);
         }
     }
     if let Some(severity) = active(rules.embedded_keys.as_ref().map(|rule| rule.severity)) {

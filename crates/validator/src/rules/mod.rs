@@ -62,54 +62,54 @@ pub(crate) fn active(severity: Option<RuleSeverity>) -> Option<Severity> {
 fn check_claims(context: &Context<'_>, findings: &mut Findings, trace: &mut Trace) {
     let rules = &context.validator.policy().rules;
     let claims = context.claims;
-    if let Some(rule) = &rules.required_claims {
-        if let Some(severity) = rule.severity.active() {
-            for name in rule.claims.iter() {
-                let present = claims.contains(name);
-                trace.record("required_claims", present, || {
-                    (
-                        Some(name.to_owned()),
-                        "present".to_owned(),
-                        present_word(present),
-                    )
-                });
-                if !present {
-                    findings.add(
-                        Code::ClaimMissing,
-                        severity,
-                        "required_claims",
-                        format!("required claim `{name}` is missing"),
-                    );
-                }
-            }
-        }
-    }
-    if let Some(rule) = &rules.issuer {
-        if let Some(severity) = rule.severity.active() {
-            let allowed = claims
-                .iss
-                .as_deref()
-                .is_some_and(|issuer| rule.allowed.contains(issuer));
-            trace.record("issuer", allowed, || {
+    if let Some(rule) = &rules.required_claims
+        && let Some(severity) = rule.severity.active()
+    {
+        for name in rule.claims.iter() {
+            let present = claims.contains(name);
+            trace.record("required_claims", present, || {
                 (
-                    Some("iss".to_owned()),
-                    one_of(rule.allowed.iter()),
-                    format!("{:?}", claims.iss),
+                    Some(name.to_owned()),
+                    "present".to_owned(),
+                    present_word(present),
                 )
             });
-            if !allowed {
-                let message = match claims.iss.as_deref() {
-                    Some(issuer) => format!("issuer `{issuer}` is not allowed"),
-                    None => "token has no `iss`".to_owned(),
-                };
-                findings.add(Code::IssuerNotAllowed, severity, "issuer", message);
+            if !present {
+                findings.add(
+                    Code::ClaimMissing,
+                    severity,
+                    "required_claims",
+                    format!("required claim `{name}` is missing"),
+                );
             }
         }
     }
-    if let Some(rule) = &rules.audience {
-        if let Some(severity) = rule.severity.active() {
-            check_audience(claims, &rule.allowed, severity, "audience", findings, trace);
+    if let Some(rule) = &rules.issuer
+        && let Some(severity) = rule.severity.active()
+    {
+        let allowed = claims
+            .iss
+            .as_deref()
+            .is_some_and(|issuer| rule.allowed.contains(issuer));
+        trace.record("issuer", allowed, || {
+            (
+                Some("iss".to_owned()),
+                one_of(rule.allowed.iter()),
+                format!("{:?}", claims.iss),
+            )
+        });
+        if !allowed {
+            let message = match claims.iss.as_deref() {
+                Some(issuer) => format!("issuer `{issuer}` is not allowed"),
+                None => "token has no `iss`".to_owned(),
+            };
+            findings.add(Code::IssuerNotAllowed, severity, "issuer", message);
         }
+    }
+    if let Some(rule) = &rules.audience
+        && let Some(severity) = rule.severity.active()
+    {
+        check_audience(claims, &rule.allowed, severity, "audience", findings, trace);
     }
     if let Some(allowed) = context.validator.issuer_audiences(claims.iss.as_deref()) {
         check_audience(claims, allowed, Severity::Error, "issuers", findings, trace);

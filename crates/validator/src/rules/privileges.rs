@@ -15,50 +15,50 @@ pub const MAX_EVALUATED_PERMISSIONS: usize = 256;
 pub(super) fn check_roles(context: &Context<'_>, findings: &mut Findings, trace: &mut Trace) {
     let rules = &context.validator.policy().rules;
     let roles: Vec<&str> = context.claims.all_roles().collect();
-    if let Some(rule) = &rules.suspicious_roles {
-        if let Some(severity) = rule.severity.active() {
-            for role in &roles {
-                let listed = rule.roles.matching(role);
-                trace.record("suspicious_roles", listed.is_none(), || {
-                    (
-                        Some("role".to_owned()),
-                        "not a suspicious role".to_owned(),
-                        role.escape_debug().to_string(),
+    if let Some(rule) = &rules.suspicious_roles
+        && let Some(severity) = rule.severity.active()
+    {
+        for role in &roles {
+            let listed = rule.roles.matching(role);
+            trace.record("suspicious_roles", listed.is_none(), || {
+                (
+                    Some("role".to_owned()),
+                    "not a suspicious role".to_owned(),
+                    role.escape_debug().to_string(),
+                )
+            });
+            if let Some(listed) = listed {
+                let message = if *role == listed {
+                    format!("role `{role}` is on the suspicious list")
+                } else {
+                    format!(
+                        "role `{}` is on the suspicious list as `{listed}`",
+                        role.escape_debug()
                     )
-                });
-                if let Some(listed) = listed {
-                    let message = if *role == listed {
-                        format!("role `{role}` is on the suspicious list")
-                    } else {
-                        format!(
-                            "role `{}` is on the suspicious list as `{listed}`",
-                            role.escape_debug()
-                        )
-                    };
-                    findings.add(Code::RoleSuspicious, severity, "suspicious_roles", message);
-                }
+                };
+                findings.add(Code::RoleSuspicious, severity, "suspicious_roles", message);
             }
         }
     }
-    if let Some(rule) = &rules.allowed_roles {
-        if let Some(severity) = rule.severity.active() {
-            for role in &roles {
-                let allowed = rule.roles.matching(role).is_some();
-                trace.record("allowed_roles", allowed, || {
-                    (
-                        Some("role".to_owned()),
-                        super::one_of(rule.roles.iter()),
-                        role.escape_debug().to_string(),
-                    )
-                });
-                if !allowed {
-                    findings.add(
-                        Code::RoleNotAllowed,
-                        severity,
-                        "allowed_roles",
-                        format!("role `{}` is not allowed", role.escape_debug()),
-                    );
-                }
+    if let Some(rule) = &rules.allowed_roles
+        && let Some(severity) = rule.severity.active()
+    {
+        for role in &roles {
+            let allowed = rule.roles.matching(role).is_some();
+            trace.record("allowed_roles", allowed, || {
+                (
+                    Some("role".to_owned()),
+                    super::one_of(rule.roles.iter()),
+                    role.escape_debug().to_string(),
+                )
+            });
+            if !allowed {
+                findings.add(
+                    Code::RoleNotAllowed,
+                    severity,
+                    "allowed_roles",
+                    format!("role `{}` is not allowed", role.escape_debug()),
+                );
             }
         }
     }
@@ -93,27 +93,27 @@ pub(super) fn check_permissions(context: &Context<'_>, findings: &mut Findings, 
     let rules = &context.validator.policy().rules;
     let permissions: &[String] = context.claims.permissions.as_deref().unwrap_or_default();
     let count = permissions.len();
-    if let Some(rule) = &rules.max_permissions {
-        if let Some(severity) = rule.severity.active() {
-            trace.record("max_permissions", count <= rule.max, || {
-                (
-                    Some("permissions".to_owned()),
-                    format!("at most {}", rule.max),
-                    count.to_string(),
-                )
-            });
-            if count > rule.max {
-                let message = format!(
-                    "token carries {count} permissions, more than the maximum of {}",
-                    rule.max
-                );
-                findings.add(
-                    Code::PermissionsTooMany,
-                    severity,
-                    "max_permissions",
-                    message,
-                );
-            }
+    if let Some(rule) = &rules.max_permissions
+        && let Some(severity) = rule.severity.active()
+    {
+        trace.record("max_permissions", count <= rule.max, || {
+            (
+                Some("permissions".to_owned()),
+                format!("at most {}", rule.max),
+                count.to_string(),
+            )
+        });
+        if count > rule.max {
+            let message = format!(
+                "token carries {count} permissions, more than the maximum of {}",
+                rule.max
+            );
+            findings.add(
+                Code::PermissionsTooMany,
+                severity,
+                "max_permissions",
+                message,
+            );
         }
     }
     if count > MAX_EVALUATED_PERMISSIONS {
@@ -123,59 +123,59 @@ pub(super) fn check_permissions(context: &Context<'_>, findings: &mut Findings, 
         findings.error(Code::PermissionsTooMany, "claims", message);
         return;
     }
-    if let Some(rule) = &rules.permission_patterns {
-        if let Some(severity) = rule.severity.active() {
-            for permission in permissions {
-                let allowed = rule.allowed.matches(permission);
-                trace.record("permission_patterns", allowed, || {
-                    (
-                        Some("permissions".to_owned()),
-                        super::one_of(rule.allowed.iter()),
-                        permission.clone(),
-                    )
-                });
-                if !allowed {
-                    let message = format!(
-                        "permission `{}` matches no allowed pattern",
-                        permission.escape_debug()
-                    );
-                    findings.add(
-                        Code::PermissionNotAllowed,
-                        severity,
-                        "permission_patterns",
-                        message,
-                    );
-                }
+    if let Some(rule) = &rules.permission_patterns
+        && let Some(severity) = rule.severity.active()
+    {
+        for permission in permissions {
+            let allowed = rule.allowed.matches(permission);
+            trace.record("permission_patterns", allowed, || {
+                (
+                    Some("permissions".to_owned()),
+                    super::one_of(rule.allowed.iter()),
+                    permission.clone(),
+                )
+            });
+            if !allowed {
+                let message = format!(
+                    "permission `{}` matches no allowed pattern",
+                    permission.escape_debug()
+                );
+                findings.add(
+                    Code::PermissionNotAllowed,
+                    severity,
+                    "permission_patterns",
+                    message,
+                );
             }
         }
     }
-    if let Some(rule) = &rules.forbidden_permissions {
-        if let Some(severity) = rule.severity.active() {
-            for combination in &rule.combinations {
-                let held = combination
-                    .iter()
-                    .all(|forbidden| permissions.iter().any(|permission| permission == forbidden));
-                trace.record("forbidden_permissions", !held, || {
-                    let listed: Vec<&str> = combination.iter().collect();
-                    (
-                        Some("permissions".to_owned()),
-                        format!("not all of {}", listed.join(", ")),
-                        format!("{count} permissions"),
-                    )
-                });
-                if held {
-                    let listed: Vec<&str> = combination.iter().collect();
-                    let message = format!(
-                        "token holds `{}` together, which the policy forbids",
-                        listed.join("`, `")
-                    );
-                    findings.add(
-                        Code::ForbiddenCombination,
-                        severity,
-                        "forbidden_permissions",
-                        message,
-                    );
-                }
+    if let Some(rule) = &rules.forbidden_permissions
+        && let Some(severity) = rule.severity.active()
+    {
+        for combination in &rule.combinations {
+            let held = combination
+                .iter()
+                .all(|forbidden| permissions.iter().any(|permission| permission == forbidden));
+            trace.record("forbidden_permissions", !held, || {
+                let listed: Vec<&str> = combination.iter().collect();
+                (
+                    Some("permissions".to_owned()),
+                    format!("not all of {}", listed.join(", ")),
+                    format!("{count} permissions"),
+                )
+            });
+            if held {
+                let listed: Vec<&str> = combination.iter().collect();
+                let message = format!(
+                    "token holds `{}` together, which the policy forbids",
+                    listed.join("`, `")
+                );
+                findings.add(
+                    Code::ForbiddenCombination,
+                    severity,
+                    "forbidden_permissions",
+                    message,
+                );
             }
         }
     }

@@ -15,44 +15,44 @@ pub(super) fn check_times(context: &Context<'_>, findings: &mut Findings, trace:
     let now = context.now as f64;
     let leeway = policy.leeway.as_f64();
 
-    if let Some(rule) = &rules.expiry {
-        if let Some(severity) = rule.severity.active() {
-            match claims.exp {
-                Some(exp) => {
-                    let expired = now - leeway >= exp.as_f64();
-                    trace.record("expiry", !expired, || {
-                        (
-                            Some("exp".to_owned()),
-                            format!("after {}", format_time(context.now)),
-                            describe(exp),
-                        )
-                    });
-                    if expired {
-                        let message = format!(
-                            "token expired at {}, {} ago",
-                            describe(exp),
-                            ago(now - exp.as_f64())
-                        );
-                        findings.add(Code::TokenExpired, severity, "expiry", message);
-                    }
-                }
-                None if rule.required && !claims.contains("exp") => {
-                    trace.record("expiry", false, || {
-                        (
-                            Some("exp".to_owned()),
-                            "present".to_owned(),
-                            "absent".to_owned(),
-                        )
-                    });
-                    findings.add(
-                        Code::TokenNoExpiry,
-                        severity,
-                        "expiry",
-                        "token has no `exp`".to_owned(),
+    if let Some(rule) = &rules.expiry
+        && let Some(severity) = rule.severity.active()
+    {
+        match claims.exp {
+            Some(exp) => {
+                let expired = now - leeway >= exp.as_f64();
+                trace.record("expiry", !expired, || {
+                    (
+                        Some("exp".to_owned()),
+                        format!("after {}", format_time(context.now)),
+                        describe(exp),
+                    )
+                });
+                if expired {
+                    let message = format!(
+                        "token expired at {}, {} ago",
+                        describe(exp),
+                        ago(now - exp.as_f64())
                     );
+                    findings.add(Code::TokenExpired, severity, "expiry", message);
                 }
-                None => {}
             }
+            None if rule.required && !claims.contains("exp") => {
+                trace.record("expiry", false, || {
+                    (
+                        Some("exp".to_owned()),
+                        "present".to_owned(),
+                        "absent".to_owned(),
+                    )
+                });
+                findings.add(
+                    Code::TokenNoExpiry,
+                    severity,
+                    "expiry",
+                    "token has no `exp`".to_owned(),
+                );
+            }
+            None => {}
         }
     }
     if let (Some(severity), Some(nbf)) = (
@@ -104,68 +104,68 @@ pub(super) fn check_times(context: &Context<'_>, findings: &mut Findings, trace:
 fn check_spans(context: &Context<'_>, now: f64, findings: &mut Findings, trace: &mut Trace) {
     let rules = &context.validator.policy().rules;
     let claims = context.claims;
-    if let (Some(rule), Some(iat)) = (&rules.max_age, claims.iat) {
-        if let Some(severity) = rule.severity.active() {
-            let age = now - iat.as_f64();
-            let too_old = age > rule.max.as_f64();
-            trace.record("max_age", !too_old, || {
-                (
-                    Some("iat".to_owned()),
-                    format!("at most {} ago", rule.max),
-                    format!("{} ago", ago(age)),
-                )
-            });
-            if too_old {
-                let message = format!(
-                    "token was issued {} ago ({}), more than the maximum age of {}",
-                    ago(age),
-                    describe(iat),
-                    rule.max
-                );
-                findings.add(Code::TokenTooOld, severity, "max_age", message);
-            }
+    if let (Some(rule), Some(iat)) = (&rules.max_age, claims.iat)
+        && let Some(severity) = rule.severity.active()
+    {
+        let age = now - iat.as_f64();
+        let too_old = age > rule.max.as_f64();
+        trace.record("max_age", !too_old, || {
+            (
+                Some("iat".to_owned()),
+                format!("at most {} ago", rule.max),
+                format!("{} ago", ago(age)),
+            )
+        });
+        if too_old {
+            let message = format!(
+                "token was issued {} ago ({}), more than the maximum age of {}",
+                ago(age),
+                describe(iat),
+                rule.max
+            );
+            findings.add(Code::TokenTooOld, severity, "max_age", message);
         }
     }
-    if let (Some(rule), Some(iat), Some(exp)) = (&rules.max_lifetime, claims.iat, claims.exp) {
-        if let Some(severity) = rule.severity.active() {
-            let lifetime = exp.as_f64() - iat.as_f64();
-            let too_long = lifetime > rule.max.as_f64();
-            trace.record("max_lifetime", !too_long, || {
-                (
-                    Some("exp - iat".to_owned()),
-                    format!("at most {}", rule.max),
-                    ago(lifetime),
-                )
-            });
-            if too_long {
-                let message = format!(
-                    "token lives {} (`exp` - `iat`), more than the maximum lifetime of {}",
-                    ago(lifetime),
-                    rule.max
-                );
-                findings.add(Code::LifetimeTooLong, severity, "max_lifetime", message);
-            }
+    if let (Some(rule), Some(iat), Some(exp)) = (&rules.max_lifetime, claims.iat, claims.exp)
+        && let Some(severity) = rule.severity.active()
+    {
+        let lifetime = exp.as_f64() - iat.as_f64();
+        let too_long = lifetime > rule.max.as_f64();
+        trace.record("max_lifetime", !too_long, || {
+            (
+                Some("exp - iat".to_owned()),
+                format!("at most {}", rule.max),
+                ago(lifetime),
+            )
+        });
+        if too_long {
+            let message = format!(
+                "token lives {} (`exp` - `iat`), more than the maximum lifetime of {}",
+                ago(lifetime),
+                rule.max
+            );
+            findings.add(Code::LifetimeTooLong, severity, "max_lifetime", message);
         }
     }
-    if let (Some(rule), Some(exp)) = (&rules.max_time_to_expiry, claims.exp) {
-        if let Some(severity) = rule.severity.active() {
-            let remaining = exp.as_f64() - now;
-            let too_far = remaining > rule.max.as_f64();
-            trace.record("max_time_to_expiry", !too_far, || {
-                (
-                    Some("exp".to_owned()),
-                    format!("within {}", rule.max),
-                    format!("in {}", ago(remaining)),
-                )
-            });
-            if too_far {
-                let message = format!(
-                    "token expires in {}, later than the maximum of {}",
-                    ago(remaining),
-                    rule.max
-                );
-                findings.add(Code::ExpiryTooFar, severity, "max_time_to_expiry", message);
-            }
+    if let (Some(rule), Some(exp)) = (&rules.max_time_to_expiry, claims.exp)
+        && let Some(severity) = rule.severity.active()
+    {
+        let remaining = exp.as_f64() - now;
+        let too_far = remaining > rule.max.as_f64();
+        trace.record("max_time_to_expiry", !too_far, || {
+            (
+                Some("exp".to_owned()),
+                format!("within {}", rule.max),
+                format!("in {}", ago(remaining)),
+            )
+        });
+        if too_far {
+            let message = format!(
+                "token expires in {}, later than the maximum of {}",
+                ago(remaining),
+                rule.max
+            );
+            findings.add(Code::ExpiryTooFar, severity, "max_time_to_expiry", message);
         }
     }
     if let Some(severity) = active(rules.time_consistency.as_ref().map(|rule| rule.severity)) {
