@@ -164,7 +164,7 @@ mod tests {
                 "version: 2\nalgorithms: [HS256]\n",
                 "unsupported policy version",
             ),
-            ("version: 1\nalgorithms: []\n", "at least one"),
+            ("version: 1\nalgorithms: []\n", "list must not be empty"),
             ("version: 1\nalgorithms: [none]\n", "`none` can never"),
             ("version: 1\nalgorithms: [NONE]\n", "`none` can never"),
             (
