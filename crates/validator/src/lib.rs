@@ -36,11 +36,14 @@ mod clock;
 mod der;
 mod keys;
 mod report;
+mod roca;
 mod rules;
 mod validator;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use jsonwebtoken::crypto::CryptoProvider;
-pub use keys::{KeyError, KeyFormat, KeySet, MIN_RSA_BITS, VerificationKey, jwk_key};
+pub use keys::{
+    KeyError, KeyFormat, KeySet, MIN_JWK_SECRET_LEN, MIN_RSA_BITS, VerificationKey, jwk_key,
+};
 pub use report::{Code, Decision, Finding, Report};
 pub use validator::{SetupError, Validator, ValidatorBuilder, verify_signature};
