@@ -30,6 +30,9 @@ pub(crate) struct Args {
     /// [default: `xtask/conformance-exceptions.yaml` in the workspace]
     #[arg(long, value_name = "FILE")]
     exceptions: Option<PathBuf>,
+    /// Also list every case with Warden's result, agreeing or not
+    #[arg(long)]
+    verbose: bool,
 }
 
 /// Runs every vector, prints the group table and the disagreements to stdout, and
@@ -44,11 +47,19 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .exceptions
         .clone()
         .unwrap_or_else(|| root.join("xtask/conformance-exceptions.yaml"));
+    let vectors = vectors.canonicalize().unwrap_or(vectors);
     let exceptions = exceptions::load(&exceptions_path)?;
     let cases = run_cases(&vectors)?;
     tracing::info!(cases = cases.len(), vectors = %vectors.display(), "ran conformance vectors");
     let summary = Summary::new(&cases, &exceptions);
+    println!("vectors: {}", vectors.display());
     print!("{}", summary.render());
+    if args.verbose {
+        println!("\nevery case:");
+        for case in &cases {
+            println!("  {}", describe(case));
+        }
+    }
     Ok(if summary.passed() {
         ExitCode::SUCCESS
     } else {
@@ -184,10 +195,7 @@ impl<'a> Summary<'a> {
             out.push_str("\ndisagreements:\n");
         }
         for (case, exception) in &self.disagreements {
-            out.push_str(&format!(
-                "  {} {} ({}): expected {}, warden {}\n",
-                case.source, case.id, case.comment, case.expected, case.outcome
-            ));
+            out.push_str(&format!("  {}\n", describe(case)));
             match exception {
                 Some(exception) => out.push_str(&format!("    exception: {}\n", exception.reason)),
                 None => out.push_str("    not listed in the exceptions file\n"),
@@ -207,6 +215,14 @@ impl<'a> Summary<'a> {
         ));
         out
     }
+}
+
+/// Formats one case as `source id (comment): expected X, warden Y`.
+fn describe(case: &Case) -> String {
+    format!(
+        "{} {} ({}): expected {}, warden {}",
+        case.source, case.id, case.comment, case.expected, case.outcome
+    )
 }
 
 #[cfg(test)]

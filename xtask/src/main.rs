@@ -24,7 +24,8 @@ enum Task {
     /// Run the public JOSE test vectors (Wycheproof, RFC 7520 cookbook) through Warden.
     ///
     /// Exits 0 when every result agrees with the vectors or is a listed exception, 1 on
-    /// any other disagreement, and 2 when the vectors cannot be read.
+    /// any other disagreement or a stale exception, and 2 when the vectors or the
+    /// exceptions file cannot be read.
     Conformance(conformance::Args),
 }
 

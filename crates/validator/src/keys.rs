@@ -5,9 +5,9 @@
 //! public key can never be used as an HMAC secret, and `none` has no key at all.
 //!
 //! Loading rejects weak or ambiguous keys: RSA moduli under [`MIN_RSA_BITS`] or with the
-//! ROCA fingerprint, RSA exponents that are even or 1, JWK secrets shorter than
-//! [`MIN_JWK_SECRET_LEN`] or than their algorithm's hash output, and JWK sets that mix
-//! HMAC secrets with public keys.
+//! ROCA fingerprint, RSA exponents that are even or 1, EC points off their curve, JWK
+//! secrets shorter than [`MIN_JWK_SECRET_LEN`] or than their algorithm's hash output,
+//! and JWK sets that mix HMAC secrets with public keys.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -368,6 +368,15 @@ fn ec_key(
         return Err(format!(
             "EC public key is not an uncompressed {algorithm} point"
         ));
+    }
+    // P-256 and P-384 have prime order, so a point that satisfies the curve equation is a
+    // valid public key (NIST SP 800-56A partial public key validation).
+    let (curve, on_curve) = match algorithm {
+        Algorithm::ES256 => ("P-256", p256::PublicKey::from_sec1_bytes(&point).is_ok()),
+        _ => ("P-384", p384::PublicKey::from_sec1_bytes(&point).is_ok()),
+    };
+    if !on_curve {
+        return Err(format!("EC public key is not a point on the {curve} curve"));
     }
     let decoding = DecodingKey::from_ec_der(&point);
     Ok(VerificationKey {

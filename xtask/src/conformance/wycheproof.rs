@@ -50,7 +50,7 @@ pub(crate) fn run(vectors: &Path, layer: &SignatureLayer) -> anyhow::Result<Vec<
 
 /// Runs a JWS or JWK file: each token against its group's public key, or the private
 /// key where the group has no public one (HMAC).
-fn signature_cases(
+pub(super) fn signature_cases(
     vectors: &Path,
     source: &str,
     prefix: &str,
