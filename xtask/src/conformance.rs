@@ -22,7 +22,7 @@ use exceptions::Exception;
 /// Options of `cargo xtask conformance`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Vectors folder, holding `wycheproof/` and `jose-cookbook/`
+    /// Vectors folder, containing `wycheproof/` and `jose-cookbook/`
     /// [default: `../shared/vectors` from the workspace root]
     #[arg(long, value_name = "DIR")]
     vectors: Option<PathBuf>,
@@ -67,12 +67,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Runs every case under `vectors`; a missing folder or file, or no case at all, is an
+/// Runs every case under `vectors`. A missing folder or file, or no case at all, is an
 /// error, because a run that checked nothing must not pass.
 pub(crate) fn run_cases(vectors: &Path) -> anyhow::Result<Vec<Case>> {
     if !vectors.is_dir() {
         bail!(
-            "vectors folder `{}` not found; pass `--vectors DIR` with the folder that holds `wycheproof/` and `jose-cookbook/`",
+            "vectors folder `{}` not found; pass `--vectors DIR` with the folder that contains `wycheproof/` and `jose-cookbook/`",
             vectors.display()
         );
     }
@@ -80,7 +80,7 @@ pub(crate) fn run_cases(vectors: &Path) -> anyhow::Result<Vec<Case>> {
     let mut cases = wycheproof::run(vectors, &layer)?;
     cases.extend(cookbook::run(vectors, &layer)?);
     if cases.is_empty() {
-        bail!("vectors folder `{}` holds no cases", vectors.display());
+        bail!("vectors folder `{}` contains no cases", vectors.display());
     }
     Ok(cases)
 }

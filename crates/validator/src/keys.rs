@@ -4,10 +4,12 @@
 //! the exact algorithm. The token header can pick a key by `kid`, never its type: an RSA
 //! public key can never be used as an HMAC secret, and `none` has no key at all.
 //!
-//! Loading rejects weak or ambiguous keys: RSA moduli under [`MIN_RSA_BITS`] or with the
-//! ROCA fingerprint, RSA exponents that are even or 1, EC points off their curve, JWK
-//! secrets shorter than [`MIN_JWK_SECRET_LEN`] or than their algorithm's hash output,
-//! and JWK sets that mix HMAC secrets with public keys.
+//! Loading rejects weak or ambiguous keys:
+//! - RSA moduli under [`MIN_RSA_BITS`] or with the ROCA fingerprint, and RSA exponents
+//!   that are even or 1;
+//! - EC points that are not on their curve;
+//! - JWK secrets shorter than [`MIN_JWK_SECRET_LEN`] or than their algorithm's hash output;
+//! - JWK sets that mix HMAC secrets with public keys.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -341,12 +343,13 @@ fn check_rsa(modulus: &[u8], exponent: &[u8]) -> Result<(), String> {
 /// Rejects a JWK secret shorter than its algorithm's hash output, or shorter than
 /// [`MIN_JWK_SECRET_LEN`] when the JWK names no HMAC algorithm.
 fn check_jwk_secret_len(len: usize, algorithm: Option<Algorithm>) -> Result<(), String> {
-    let minimum = algorithm
-        .and_then(Algorithm::hmac_output_len)
-        .unwrap_or(MIN_JWK_SECRET_LEN);
+    let hmac_algorithm =
+        algorithm.and_then(|alg| alg.hmac_output_len().map(|minimum| (alg, minimum)));
+    let (purpose, minimum) = match hmac_algorithm {
+        Some((alg, minimum)) => (format!("`{alg}`"), minimum),
+        None => ("any HMAC algorithm".to_owned(), MIN_JWK_SECRET_LEN),
+    };
     if len < minimum {
-        let purpose =
-            algorithm.map_or_else(|| "any HMAC algorithm".to_owned(), |alg| format!("`{alg}`"));
         return Err(format!(
             "HMAC secret is {len} bytes; {purpose} needs at least {minimum} (RFC 7518 section 3.2)"
         ));

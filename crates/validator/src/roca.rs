@@ -3,8 +3,8 @@
 //! Such a modulus `n` is `k * M + 65537^a mod M` for a primorial `M`, so for every small
 //! prime `p` dividing `M`, `n mod p` lies in the subgroup of the integers mod `p` that
 //! 65537 generates. The primes below are those of the published detector
-//! (crocs-muni/roca, `detect.py`). Every RSALib modulus passes all 38 tests; a random
-//! modulus passes them with probability about 2^-28, the product over the primes of the
+//! (crocs-muni/roca, `detect.py`). Every RSALib modulus passes all 38 tests. A random
+//! modulus passes them with probability about 2^-28: the product over the primes of the
 //! subgroup's order divided by `p - 1`.
 
 /// Primes whose residues form the fingerprint.

@@ -374,7 +374,7 @@ fn keys_for<'a>(
             .find_map(|key| key.algorithm())
         {
             let message = format!(
-                "token uses `{algorithm}` but the key's `alg` binds it to `{bound}`; the header cannot choose the algorithm"
+                "token uses `{algorithm}` but the key verifies only `{bound}`, fixed by its curve or JWK `alg`; the header cannot choose the algorithm"
             );
             return Err((Code::AlgorithmKeyMismatch, message));
         }

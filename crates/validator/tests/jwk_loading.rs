@@ -38,8 +38,8 @@ fn rsa(modulus: &[u8], exponent: &[u8]) -> Value {
     json!({ "kty": "RSA", "n": b64(modulus), "e": b64(exponent) })
 }
 
-/// A 2048-bit odd modulus without the ROCA fingerprint: 2^2048 - 1 is 2 modulo 11,
-/// and 2 is not a power of 65537 modulo 11.
+/// Returns a 2048-bit odd modulus without the ROCA fingerprint. 2^2048 - 1 is 2 modulo
+/// 11, and 2 is not a power of 65537 modulo 11.
 fn plain_modulus() -> Vec<u8> {
     vec![0xff; 256]
 }

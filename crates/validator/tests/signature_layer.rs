@@ -86,7 +86,7 @@ fn alg_binding_named_in_mismatch() {
     let finding = verify(&token, &keys, "PS256, PS384").unwrap_err();
     assert_eq!(finding.code, Code::AlgorithmKeyMismatch);
     assert!(
-        finding.message.contains("binds it to `PS256`"),
+        finding.message.contains("verifies only `PS256`"),
         "{}",
         finding.message
     );

@@ -47,7 +47,7 @@ impl fmt::Display for Check {
     }
 }
 
-/// What the vectors expect Warden to do with a case.
+/// Expected result of a case, from the vector's label or the cookbook list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Expected {
     /// The signature verifies.
@@ -68,7 +68,7 @@ impl fmt::Display for Expected {
     }
 }
 
-/// What Warden did with a case.
+/// Warden's result for a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outcome {
     /// The signature verified.

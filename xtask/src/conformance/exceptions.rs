@@ -16,7 +16,7 @@ pub(crate) struct Exception {
     pub(crate) source: String,
     /// Wycheproof `tcId` of the case.
     pub(crate) tc_id: u64,
-    /// Why Warden's result is right and the label is not, or why the case is out of scope.
+    /// Reason Warden's result is right and the label is not, or the case is out of scope.
     pub(crate) reason: String,
 }
 
