@@ -105,32 +105,28 @@ impl<'a> Summary<'a> {
         let mut groups: Vec<(&str, GroupCounts)> = Vec::new();
         let mut disagreements = Vec::new();
         for case in cases {
-            let index = match groups.iter().position(|(name, _)| *name == case.group) {
-                Some(index) => index,
-                None => {
-                    groups.push((&case.group, GroupCounts::default()));
-                    groups.len() - 1
-                }
-            };
-            let exception = exceptions.iter().find(|exception| exception.covers(case));
-            let Some((_, counts)) = groups.get_mut(index) else {
+            if !groups.iter().any(|(name, _)| *name == case.group) {
+                groups.push((&case.group, GroupCounts::default()));
+            }
+            let Some((_, counts)) = groups.iter_mut().find(|(name, _)| *name == case.group) else {
                 continue;
             };
             counts.cases += 1;
             if case.agrees() {
                 counts.agreed += 1;
             } else {
+                let exception = exceptions.iter().find(|exception| exception.covers(case));
                 counts.excepted += usize::from(exception.is_some());
                 disagreements.push((case, exception));
             }
         }
-        // An exception whose case now agrees, or names no case, must be removed.
+        // An exception whose case now agrees, or that names no case, must be removed.
         let stale = exceptions
             .iter()
             .filter(|exception| {
-                !disagreements.iter().any(|(_, listed)| {
-                    listed.is_some_and(|listed| std::ptr::eq(listed, *exception))
-                })
+                !cases
+                    .iter()
+                    .any(|case| !case.agrees() && exception.covers(case))
             })
             .collect();
         Summary {
