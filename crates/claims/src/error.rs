@@ -40,9 +40,8 @@ pub enum FormatError {
         /// Number of segments found.
         found: usize,
     },
-    /// The header or payload segment is empty; detached payloads (RFC 7515 appendix F)
-    /// are not supported.
-    #[error("{part} segment is empty{hint}", hint = if *part == Part::Payload { " (detached payloads are not supported)" } else { "" })]
+    /// The header segment is empty.
+    #[error("{part} segment is empty")]
     EmptySegment {
         /// The empty segment.
         part: Part,

@@ -73,12 +73,13 @@ pub(crate) fn subject_public_key_info(der: &[u8]) -> Option<SubjectPublicKeyInfo
     })
 }
 
-/// Returns the modulus length in bits of a PKCS#1 RSAPublicKey.
-pub(crate) fn rsa_modulus_bits(pkcs1: &[u8]) -> Option<usize> {
+/// Returns the modulus and the public exponent of a PKCS#1 RSAPublicKey, as big-endian
+/// bytes.
+pub(crate) fn rsa_public_key(pkcs1: &[u8]) -> Option<(&[u8], &[u8])> {
     let (sequence, _) = expect(pkcs1, SEQUENCE)?;
     let (modulus, rest) = expect(sequence, INTEGER)?;
-    expect(rest, INTEGER)?;
-    Some(integer_bits(modulus))
+    let (exponent, _) = expect(rest, INTEGER)?;
+    Some((modulus, exponent))
 }
 
 /// Returns the length in bits of a big-endian unsigned integer.

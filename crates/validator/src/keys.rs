@@ -3,6 +3,13 @@
 //! A key fixes its algorithm family when it is loaded, and for EC keys the curve fixes
 //! the exact algorithm. The token header can pick a key by `kid`, never its type: an RSA
 //! public key can never be used as an HMAC secret, and `none` has no key at all.
+//!
+//! Loading rejects weak or ambiguous keys:
+//! - RSA moduli under [`MIN_RSA_BITS`] or with the ROCA fingerprint, and RSA exponents
+//!   that are even or 1;
+//! - EC points that are not on their curve;
+//! - JWK secrets shorter than [`MIN_JWK_SECRET_LEN`] or than their algorithm's hash output;
+//! - JWK sets that mix HMAC secrets with public keys.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,10 +18,15 @@ use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
 use warden_claims::{Algorithm, AlgorithmFamily, Part, decode_segment};
 
-use crate::der;
+use crate::{der, roca};
 
 /// Shortest RSA modulus accepted, in bits (NIST SP 800-57 and RFC 7518 section 3.3).
 pub const MIN_RSA_BITS: usize = 2048;
+
+/// Shortest HMAC secret accepted in a JWK, in bytes: the HS256 hash output, which RFC 7518
+/// section 3.2 sets as the minimum key size. A JWK whose `alg` is HS384 or HS512 needs 48
+/// or 64 bytes.
+pub const MIN_JWK_SECRET_LEN: usize = 32;
 
 /// How to read a key file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -294,8 +306,8 @@ fn rsa_key(
     kid: Option<String>,
     algorithm: Option<Algorithm>,
 ) -> Result<VerificationKey, String> {
-    let bits = der::rsa_modulus_bits(pkcs1).ok_or("invalid RSA public key")?;
-    check_rsa_bits(bits)?;
+    let (modulus, exponent) = der::rsa_public_key(pkcs1).ok_or("invalid RSA public key")?;
+    check_rsa(modulus, exponent)?;
     let decoding = DecodingKey::from_rsa_der(pkcs1);
     Ok(VerificationKey {
         kid,
@@ -306,10 +318,40 @@ fn rsa_key(
     })
 }
 
-fn check_rsa_bits(bits: usize) -> Result<(), String> {
+/// Rejects a short modulus, an exponent that is even or 1 (RFC 8017 section 3.1 requires
+/// an odd exponent of at least 3), and a modulus with the ROCA fingerprint.
+fn check_rsa(modulus: &[u8], exponent: &[u8]) -> Result<(), String> {
+    let bits = der::integer_bits(modulus);
     if bits < MIN_RSA_BITS {
         return Err(format!(
             "RSA key has {bits} bits; at least {MIN_RSA_BITS} are required"
+        ));
+    }
+    let is_odd = exponent.last().is_some_and(|byte| byte & 1 == 1);
+    if der::integer_bits(exponent) < 2 || !is_odd {
+        return Err("RSA public exponent must be odd and at least 3".to_owned());
+    }
+    if roca::has_fingerprint(modulus) {
+        return Err(
+            "RSA key has the ROCA fingerprint (CVE-2017-15361), so its private key can be computed; replace the key"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// Rejects a JWK secret shorter than its algorithm's hash output, or shorter than
+/// [`MIN_JWK_SECRET_LEN`] when the JWK names no HMAC algorithm.
+fn check_jwk_secret_len(len: usize, algorithm: Option<Algorithm>) -> Result<(), String> {
+    let hmac_algorithm =
+        algorithm.and_then(|alg| alg.hmac_output_len().map(|minimum| (alg, minimum)));
+    let (purpose, minimum) = match hmac_algorithm {
+        Some((alg, minimum)) => (format!("`{alg}`"), minimum),
+        None => ("any HMAC algorithm".to_owned(), MIN_JWK_SECRET_LEN),
+    };
+    if len < minimum {
+        return Err(format!(
+            "HMAC secret is {len} bytes; {purpose} needs at least {minimum} (RFC 7518 section 3.2)"
         ));
     }
     Ok(())
@@ -329,6 +371,15 @@ fn ec_key(
         return Err(format!(
             "EC public key is not an uncompressed {algorithm} point"
         ));
+    }
+    // P-256 and P-384 have prime order, so a point that satisfies the curve equation is a
+    // valid public key (NIST SP 800-56A partial public key validation).
+    let (curve, on_curve) = match algorithm {
+        Algorithm::ES256 => ("P-256", p256::PublicKey::from_sec1_bytes(&point).is_ok()),
+        _ => ("P-384", p384::PublicKey::from_sec1_bytes(&point).is_ok()),
+    };
+    if !on_curve {
+        return Err(format!("EC public key is not a point on the {curve} curve"));
     }
     let decoding = DecodingKey::from_ec_der(&point);
     Ok(VerificationKey {
@@ -400,6 +451,14 @@ fn jwk_set(text: &str, origin: &str) -> Result<KeySet, KeyError> {
         }
         set.push(key, origin)?;
     }
+    let has_secret = set.iter().any(|key| key.family == AlgorithmFamily::Hmac);
+    let has_public = set.iter().any(|key| key.family != AlgorithmFamily::Hmac);
+    if has_secret && has_public {
+        return Err(invalid(
+            "JWK set mixes HMAC secrets with public keys; load secrets and public keys as separate key sets"
+                .to_owned(),
+        ));
+    }
     Ok(set)
 }
 
@@ -445,13 +504,14 @@ pub fn jwk_key(jwk: &Map<String, Value>) -> Result<VerificationKey, String> {
     let key = match kty {
         "oct" => {
             let mut key = VerificationKey::hmac(&bytes("k")?, kid)?;
+            check_jwk_secret_len(key.secret_len, algorithm)?;
             key.algorithm = algorithm;
             key
         }
         "RSA" => {
             let modulus = bytes("n")?;
             let exponent = bytes("e")?;
-            check_rsa_bits(der::integer_bits(&modulus))?;
+            check_rsa(&modulus, &exponent)?;
             let decoding = DecodingKey::from_rsa_raw_components(&modulus, &exponent);
             VerificationKey {
                 kid,

@@ -37,13 +37,16 @@ mod der;
 mod findings;
 mod keys;
 mod report;
+mod roca;
 mod rules;
 mod signature;
 mod validator;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use jsonwebtoken::crypto::CryptoProvider;
-pub use keys::{KeyError, KeyFormat, KeySet, MIN_RSA_BITS, VerificationKey, jwk_key};
+pub use keys::{
+    KeyError, KeyFormat, KeySet, MIN_JWK_SECRET_LEN, MIN_RSA_BITS, VerificationKey, jwk_key,
+};
 pub use report::{Check, Code, Decision, Finding, Report};
 pub use signature::verify_signature;
 pub use validator::{Request, SetupError, ValidateOptions, Validator, ValidatorBuilder};

@@ -43,7 +43,8 @@ pub enum Code {
     AlgorithmUnsupported,
     /// `algorithm.not_allowed`: `alg` is not in the policy's allowlist.
     AlgorithmNotAllowed,
-    /// `algorithm.key_mismatch`: no loaded key is of the type `alg` needs.
+    /// `algorithm.key_mismatch`: no loaded key is of the type `alg` needs, or every key of
+    /// that type is bound to another algorithm by its JWK `alg`.
     AlgorithmKeyMismatch,
     /// `key.not_found`: no key has the header's `kid`.
     KeyNotFound,

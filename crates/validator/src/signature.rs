@@ -7,9 +7,10 @@ use warden_policy::{Algorithms, Severity};
 use crate::keys::{KeySet, VerificationKey};
 use crate::report::{Code, Finding};
 
-/// Runs the structural checks of a compact JWS and verifies its signature, without reading
-/// the payload: header syntax, `crit`, `alg` (never `none`, and within `allowed`), key
-/// selection by `kid` and key type, then the signature itself.
+/// Runs the structural checks of a compact JWS and verifies its signature: header syntax,
+/// `crit`, `alg` (never `none`, and within `allowed`), key selection by `kid` and key
+/// type, canonical base64url in the signature and payload segments, then the signature
+/// itself. The payload is decoded but never parsed.
 ///
 /// Returns the verified header, or the first failing check as an error finding. This is
 /// the signature layer that [`Validator::validate`] runs before any claim rule.
@@ -42,6 +43,11 @@ pub fn verify_signature(
         .map_err(|(code, message)| fail(code, "algorithm", message))?;
     let signature = compact
         .decode_signature()
+        .map_err(|error| fail(Code::TokenMalformed, "format", error.to_string()))?;
+    // The signature covers the segment text, not the payload bytes, so the text must be
+    // canonical too: otherwise several signed texts could decode to one payload.
+    compact
+        .decode_payload()
         .map_err(|error| fail(Code::TokenMalformed, "format", error.to_string()))?;
     let message = compact.signing_input().as_bytes();
     if !candidates
@@ -101,6 +107,16 @@ fn keys_for<'a>(
         .filter(|key| key.supports(algorithm))
         .collect();
     if usable.is_empty() {
+        if let Some(bound) = candidates
+            .iter()
+            .filter(|key| key.family() == algorithm.family())
+            .find_map(|key| key.algorithm())
+        {
+            let message = format!(
+                "token uses `{algorithm}` but the key verifies only `{bound}`, fixed by its curve or JWK `alg`; the header cannot choose the algorithm"
+            );
+            return Err((Code::AlgorithmKeyMismatch, message));
+        }
         let families: Vec<String> = candidates
             .iter()
             .map(|key| key.family().to_string())

@@ -223,7 +223,7 @@ fn key_loading_errors() {
         (&fixture("rsa1024.pub"), KeyFormat::Auto, "1024 bits"),
         (&fixture("rsa.key"), KeyFormat::Auto, "is a private key"),
         (
-            br#"{"keys":[{"kty":"oct","kid":"a","k":"AQ"},{"kty":"oct","kid":"a","k":"Ag"}]}"#,
+            br#"{"keys":[{"kty":"oct","kid":"a","k":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"},{"kty":"oct","kid":"a","k":"AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI"}]}"#,
             KeyFormat::Auto,
             "duplicate key id `a`",
         ),

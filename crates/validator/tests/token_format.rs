@@ -86,7 +86,7 @@ fn wrong_segment_counts_are_malformed() {
         format!("{}.{}", parts[0], parts[1]),
         format!("{token}.extra"),
         format!("{token}.a.b"),
-        format!("{}..{}", parts[0], parts[2]),
+        format!(".{}.{}", parts[1], parts[2]),
     ];
     for case in cases {
         let report = validator.validate(&case);
