@@ -112,8 +112,29 @@ pub fn decode_segment(segment: &str, part: Part) -> Result<Vec<u8>, FormatError>
         .decode(segment)
         .map_err(|error| FormatError::Base64 {
             part,
-            reason: error.to_string(),
+            reason: describe_base64_error(&error),
         })
+}
+
+fn describe_base64_error(error: &base64::DecodeError) -> String {
+    use base64::DecodeError;
+    match error {
+        DecodeError::InvalidByte(offset, b'=') => {
+            format!("padding `=` at offset {offset} is not allowed")
+        }
+        DecodeError::InvalidByte(offset, byte) => {
+            format!(
+                "invalid character `{}` at offset {offset}",
+                char::from(*byte).escape_default()
+            )
+        }
+        DecodeError::InvalidLength(length) => format!("invalid length {length}"),
+        DecodeError::InvalidLastSymbol { offset, .. } => {
+            format!("stray bits in the last character, at offset {offset}")
+        }
+        DecodeError::InvalidPadding => "padding is not allowed".to_owned(),
+        _ => "invalid encoding".to_owned(),
+    }
 }
 
 /// Identity of a token: SHA-256 over its signing input (`header.payload`).
@@ -239,6 +260,18 @@ mod tests {
         assert!(decode_segment("Y Q", Part::Header).is_err());
         assert!(decode_segment("YR", Part::Header).is_err());
         assert!(decode_segment("Y", Part::Header).is_err());
+        let error = decode_segment("YR", Part::Header).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "header is not canonical base64url: stray bits in the last character, at offset 1"
+        );
+        let error = decode_segment("Y?Q", Part::Payload)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "payload is not canonical base64url: invalid character `?` at offset 1"
+        );
     }
 
     #[test]
