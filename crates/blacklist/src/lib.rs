@@ -24,9 +24,15 @@
 mod file;
 mod memory;
 mod model;
+#[cfg(feature = "redis")]
+mod redis_store;
 
 pub use file::FileStore;
 pub use memory::{MemoryStore, MemoryUsageCounter};
 pub use model::{
     Revocation, RevocationStore, StoreError, Target, TokenFacts, UsageCounter, UsageKey,
+};
+#[cfg(feature = "redis")]
+pub use redis_store::{
+    AsyncRedisStore, DEFAULT_PREFIX, DEFAULT_TIMEOUT, Durability, RedisConfig, RedisStore,
 };

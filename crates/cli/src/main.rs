@@ -3,6 +3,7 @@
 
 mod inputs;
 mod revoke;
+mod store;
 mod time;
 mod validate;
 
