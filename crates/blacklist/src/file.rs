@@ -34,6 +34,13 @@ pub struct FileStore {
     journal: Mutex<Journal>,
 }
 
+/// Kind of `flock` taken on the journal.
+#[derive(Clone, Copy)]
+enum Lock {
+    Shared,
+    Exclusive,
+}
+
 #[derive(Debug)]
 struct Journal {
     file: File,
@@ -58,10 +65,7 @@ impl FileStore {
         };
         {
             let mut journal = store.lock_journal()?;
-            journal
-                .file
-                .lock()
-                .map_err(|source| io_error(&store.path, source))?;
+            store.lock_current(&mut journal, Lock::Exclusive)?;
             let result = store.catch_up(&mut journal, true);
             let _ = journal.file.unlock();
             result?;
@@ -78,10 +82,7 @@ impl FileStore {
     /// file, sync, rename, directory sync).
     pub fn compact(&self, now: i64) -> Result<usize, StoreError> {
         let mut journal = self.lock_journal()?;
-        journal
-            .file
-            .lock()
-            .map_err(|source| io_error(&self.path, source))?;
+        self.lock_current(&mut journal, Lock::Exclusive)?;
         let result = self.compact_locked(&mut journal, now);
         let _ = journal.file.unlock();
         result
@@ -122,12 +123,27 @@ impl FileStore {
         })
     }
 
-    /// Replays records appended since the last replay. With `repair`, a torn tail is
-    /// truncated; the caller must hold the file lock.
-    fn catch_up(&self, journal: &mut Journal, repair: bool) -> Result<(), StoreError> {
-        if self.was_replaced(journal)? {
-            // Another process compacted the journal into a new file. Compaction only drops
-            // lapsed entries, so replaying the new file over the current index is exact.
+    /// Locks the file now at the journal path. A file that another process replaced by
+    /// compaction is reopened and replayed from the start first, because a lock on the old
+    /// file would not exclude processes that already append to the new one.
+    fn lock_current(&self, journal: &mut Journal, lock: Lock) -> Result<(), StoreError> {
+        loop {
+            let locked = match lock {
+                Lock::Shared => journal.file.lock_shared(),
+                Lock::Exclusive => journal.file.lock(),
+            };
+            locked.map_err(|source| io_error(&self.path, source))?;
+            match self.was_replaced(journal) {
+                Ok(false) => return Ok(()),
+                Ok(true) => {}
+                Err(error) => {
+                    let _ = journal.file.unlock();
+                    return Err(error);
+                }
+            }
+            let _ = journal.file.unlock();
+            // Compaction only drops lapsed entries, so replaying the new file over the
+            // current index is exact.
             journal.file = OpenOptions::new()
                 .read(true)
                 .append(true)
@@ -135,6 +151,12 @@ impl FileStore {
                 .map_err(|source| io_error(&self.path, source))?;
             journal.replayed = 0;
         }
+    }
+
+    /// Replays records appended since the last replay. With `repair`, a torn tail is
+    /// truncated; the caller must hold the exclusive file lock for that, and a lock of
+    /// either kind otherwise.
+    fn catch_up(&self, journal: &mut Journal, repair: bool) -> Result<(), StoreError> {
         let length = journal
             .file
             .metadata()
@@ -158,23 +180,23 @@ impl FileStore {
             self.index.insert(revocation);
         }
         journal.replayed = base + good_len;
-        if let Some(reason) = tail {
-            if repair {
-                tracing::warn!(
-                    path = %self.path.display(),
-                    offset = journal.replayed,
-                    reason,
-                    "cutting off torn journal tail left by an interrupted write"
-                );
-                journal
-                    .file
-                    .set_len(journal.replayed)
-                    .map_err(|source| io_error(&self.path, source))?;
-                journal
-                    .file
-                    .sync_all()
-                    .map_err(|source| io_error(&self.path, source))?;
-            }
+        if let Some(reason) = tail
+            && repair
+        {
+            tracing::warn!(
+                path = %self.path.display(),
+                offset = journal.replayed,
+                reason,
+                "cutting off torn journal tail left by an interrupted write"
+            );
+            journal
+                .file
+                .set_len(journal.replayed)
+                .map_err(|source| io_error(&self.path, source))?;
+            journal
+                .file
+                .sync_all()
+                .map_err(|source| io_error(&self.path, source))?;
         }
         Ok(())
     }
@@ -203,10 +225,7 @@ impl RevocationStore for FileStore {
     fn revoke(&self, revocation: Revocation) -> Result<(), StoreError> {
         let line = encode(&Record::Revoke(revocation.clone()))?;
         let mut journal = self.lock_journal()?;
-        journal
-            .file
-            .lock()
-            .map_err(|source| io_error(&self.path, source))?;
+        self.lock_current(&mut journal, Lock::Exclusive)?;
         let result = (|| {
             self.catch_up(&mut journal, true)?;
             journal
@@ -229,10 +248,7 @@ impl RevocationStore for FileStore {
     fn check(&self, facts: &TokenFacts<'_>, now: i64) -> Result<Option<Revocation>, StoreError> {
         {
             let mut journal = self.lock_journal()?;
-            journal
-                .file
-                .lock_shared()
-                .map_err(|source| io_error(&self.path, source))?;
+            self.lock_current(&mut journal, Lock::Shared)?;
             let result = self.catch_up(&mut journal, false);
             let _ = journal.file.unlock();
             result?;
@@ -243,7 +259,10 @@ impl RevocationStore for FileStore {
     fn list(&self, now: i64) -> Result<Vec<Revocation>, StoreError> {
         {
             let mut journal = self.lock_journal()?;
-            self.catch_up(&mut journal, false)?;
+            self.lock_current(&mut journal, Lock::Shared)?;
+            let result = self.catch_up(&mut journal, false);
+            let _ = journal.file.unlock();
+            result?;
         }
         self.index.list(now)
     }

@@ -226,3 +226,53 @@ fn redis_revocations_survive_server_sigkill() {
         }
     }
 }
+
+/// Writers and compactors on separate handles of one journal: compaction must never drop
+/// a revocation that another handle acknowledged, even one appended to the new file.
+#[test]
+fn file_compaction_keeps_concurrent_revocations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Arc::new(dir.path().join("revoked.journal"));
+    let writers: Vec<_> = (0..3_u32)
+        .map(|writer| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                for round in 0..40_u32 {
+                    let store = FileStore::open(path.as_ref()).unwrap();
+                    let number = writer * 1_000 + round;
+                    store.revoke(revocation(number)).unwrap();
+                    acknowledged.push(number);
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    let compactors: Vec<_> = (0..2)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let store = FileStore::open(path.as_ref()).unwrap();
+                for _ in 0..40 {
+                    store.compact(wall_clock()).unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for writer in writers {
+        all.extend(writer.join().unwrap());
+    }
+    for compactor in compactors {
+        compactor.join().unwrap();
+    }
+    let store = FileStore::open(path.as_ref()).unwrap();
+    let missing: Vec<u32> = all
+        .into_iter()
+        .filter(|number| !is_revoked(&store, *number))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "revocations lost by compaction: {missing:?}"
+    );
+}

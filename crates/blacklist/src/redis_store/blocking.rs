@@ -226,14 +226,13 @@ impl RevocationStore for RedisStore {
         })?;
         if let (Some(acknowledged), Durability::Replicas { count, timeout }) =
             (acknowledged, self.config.durability)
+            && acknowledged < count
         {
-            if acknowledged < count {
-                return Err(StoreError::Unavailable(format!(
-                    "redis `{}` replicated a revocation to {acknowledged} of {count} replicas within {}ms",
-                    self.server,
-                    timeout.as_millis()
-                )));
-            }
+            return Err(StoreError::Unavailable(format!(
+                "redis `{}` replicated a revocation to {acknowledged} of {count} replicas within {}ms",
+                self.server,
+                timeout.as_millis()
+            )));
         }
         Ok(())
     }
