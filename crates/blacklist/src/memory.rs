@@ -183,6 +183,28 @@ impl MemoryUsageCounter {
     pub fn purge(&self, now: i64) {
         self.counts.retain(|_, count| now < count.expires_at);
     }
+
+    /// Sets a count, as read back from a journal snapshot; `lapse_at` `None` is never.
+    pub(crate) fn restore(&self, key: UsageKey, uses: u64, lapse_at: Option<i64>) {
+        let expires_at = lapse_at.unwrap_or(NEVER);
+        self.counts.insert(key, Count { uses, expires_at });
+    }
+
+    /// Returns every count still running at `now`, with the instant it lapses.
+    pub(crate) fn snapshot(&self, now: i64) -> Vec<(UsageKey, u64, Option<i64>)> {
+        self.counts
+            .iter()
+            .filter(|entry| now < entry.value().expires_at)
+            .map(|entry| {
+                let Count { uses, expires_at } = *entry.value();
+                (
+                    entry.key().clone(),
+                    uses,
+                    (expires_at != NEVER).then_some(expires_at),
+                )
+            })
+            .collect()
+    }
 }
 
 impl UsageCounter for MemoryUsageCounter {

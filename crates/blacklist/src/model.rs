@@ -207,11 +207,12 @@ pub trait RevocationStore: Send + Sync {
 }
 
 /// What a usage counter counts.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum UsageKey {
     /// A token identity hash.
-    Token([u8; 32]),
+    Token(#[serde(with = "hex_hash")] [u8; 32]),
     /// A `jti`, with its issuer.
     Jti {
         /// The `iss` claim.

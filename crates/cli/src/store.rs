@@ -14,7 +14,8 @@ use warden_validator::ValidatorBuilder;
 /// A store named on the command line.
 #[derive(Debug, Clone)]
 pub enum StoreSpec {
-    /// `file:PATH`, or a bare path: a journal file, created if missing.
+    /// `file:PATH`, or a bare path: a journal of revocations and usage counts, created if
+    /// missing.
     File(PathBuf),
     /// `redis://HOST:PORT/DB[?prefix=PREFIX]`: revocations and usage counts in Redis.
     Redis(RedisConfig),
@@ -75,9 +76,10 @@ pub fn open(spec: &StoreSpec) -> Result<Stores> {
         StoreSpec::File(path) => {
             let store = FileStore::open(path)
                 .with_context(|| format!("cannot open revocation store `{}`", path.display()))?;
+            let store = Arc::new(store);
             Stores {
-                revocations: Arc::new(store),
-                usage: None,
+                revocations: store.clone(),
+                usage: Some(store),
             }
         }
         StoreSpec::Redis(config) => {

@@ -26,8 +26,8 @@ pub struct ValidateArgs {
     /// Read tokens from this file, one per line (`-` for stdin).
     #[arg(long, value_name = "FILE")]
     tokens: Option<PathBuf>,
-    /// Revocation store to check tokens against: `file:PATH`, `redis://HOST:PORT/DB` (which
-    /// also keeps the usage counts) or `memory`.
+    /// Revocation store to check tokens against, which also keeps the usage counts:
+    /// `file:PATH`, `redis://HOST:PORT/DB` or `memory`.
     #[arg(long, value_name = "STORE")]
     store: Option<crate::store::StoreSpec>,
     /// Output format.
