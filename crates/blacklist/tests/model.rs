@@ -1,5 +1,5 @@
 //! Every store against a plain model: any sequence of revoke, check, list, purge, clock
-//! advance and (for the file store) reopen gives the model's answers.
+//! advance and reopen gives the model's answers, and so does any sequence of uses.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,7 +14,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use proptest::prelude::*;
-use warden_blacklist::{FileStore, MemoryStore, Revocation, RevocationStore, Target, TokenFacts};
+use warden_blacklist::{
+    FileStore, MemoryStore, MemoryUsageCounter, Revocation, RevocationStore, Target, TokenFacts,
+    UsageCounter, UsageKey,
+};
 
 /// Start of the model's clock, far enough ahead of the wall clock that Redis TTLs never
 /// fire during a run, so only the model's clock decides what has lapsed.
@@ -231,6 +234,85 @@ fn run_against_model(
     Ok(())
 }
 
+/// One use: a key out of three, a clock advance before it, a window and a token lifetime.
+#[derive(Debug, Clone)]
+struct Use {
+    key: u8,
+    advance: i64,
+    window: Option<u64>,
+    lifetime: Option<i64>,
+    reopen: bool,
+}
+
+fn usage_op() -> impl Strategy<Value = Use> {
+    (
+        0_u8..3,
+        0_i64..8,
+        proptest::option::of(1_u64..20),
+        proptest::option::of(1_i64..30),
+        proptest::bool::weighted(0.1),
+    )
+        .prop_map(|(key, advance, window, lifetime, reopen)| Use {
+            key,
+            advance,
+            window,
+            lifetime,
+            reopen,
+        })
+}
+
+fn usage_key(index: u8) -> UsageKey {
+    match index {
+        0 => UsageKey::Token([0; 32]),
+        1 => UsageKey::Jti {
+            issuer: Some("x".into()),
+            jti: "a".into(),
+        },
+        _ => UsageKey::Subject {
+            issuer: None,
+            subject: "s".into(),
+        },
+    }
+}
+
+/// Runs `uses` on `counter` and on the model: a count restarts once its window, which
+/// begins with its first use, or its token's lifetime has passed.
+fn run_uses_against_model(
+    uses: &[Use],
+    mut counter: Box<dyn UsageCounter>,
+    reopen: &dyn Fn(i64) -> Option<Box<dyn UsageCounter>>,
+) -> Result<(), TestCaseError> {
+    let mut now = start_time();
+    let mut model: HashMap<u8, (u64, Option<i64>)> = HashMap::new();
+    for (step, one) in uses.iter().enumerate() {
+        now += one.advance;
+        let expires_at = one.lifetime.map(|lifetime| now + lifetime);
+        let window_end = one
+            .window
+            .map(|window| now + i64::try_from(window).unwrap());
+        let fresh_lapse = match (window_end, expires_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let slot = model.entry(one.key).or_insert((0, fresh_lapse));
+        if slot.1.is_some_and(|lapse| now >= lapse) {
+            *slot = (0, fresh_lapse);
+        }
+        slot.0 += 1;
+        let counted = counter
+            .increment(&usage_key(one.key), now, one.window, expires_at)
+            .unwrap();
+        prop_assert_eq!(counted, slot.0, "step {}: use of key {}", step, one.key);
+        if one.reopen {
+            if let Some(reopened) = reopen(now) {
+                drop(counter);
+                counter = reopened;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 64,
@@ -256,6 +338,25 @@ proptest! {
         };
         run_against_model(&ops, store, &reopen)?;
     }
+
+    #[test]
+    fn memory_counter_matches_model(uses in proptest::collection::vec(usage_op(), 1..40)) {
+        run_uses_against_model(&uses, Box::new(MemoryUsageCounter::new()), &|_| None)?;
+    }
+
+    #[test]
+    fn file_counter_matches_model(uses in proptest::collection::vec(usage_op(), 1..40)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path: PathBuf = dir.path().join("revoked.journal");
+        let store = Box::new(FileStore::open(&path).unwrap());
+        let reopen = |now: i64| -> Option<Box<dyn UsageCounter>> {
+            let store = FileStore::open(&path).unwrap();
+            // Compaction on reopen checks that count snapshots replay exactly.
+            store.compact(now).unwrap();
+            Some(Box::new(store))
+        };
+        run_uses_against_model(&uses, store, &reopen)?;
+    }
 }
 
 #[cfg(feature = "redis")]
@@ -271,5 +372,16 @@ proptest! {
             Some(Box::new(warden_blacklist::RedisStore::new(config.clone())))
         };
         run_against_model(&ops, store, &reopen)?;
+    }
+
+    #[test]
+    fn redis_counter_matches_model(uses in proptest::collection::vec(usage_op(), 1..40)) {
+        let shared = common::shared_redis("usage_model");
+        let store = Box::new(warden_blacklist::RedisStore::new(shared.config.clone()));
+        let config = shared.config.clone();
+        let reopen = move |_now: i64| -> Option<Box<dyn UsageCounter>> {
+            Some(Box::new(warden_blacklist::RedisStore::new(config.clone())))
+        };
+        run_uses_against_model(&uses, store, &reopen)?;
     }
 }
