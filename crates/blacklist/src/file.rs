@@ -3,9 +3,9 @@
 //!
 //! Each record is one line, `CRC32 JSON\n`, where the CRC (8 hex digits) covers the JSON.
 //! A revocation is appended with one `write` and synced with `fdatasync` before `revoke`
-//! returns. A use is appended with one `write` but not synced: it survives a crash of the
-//! process, while an operating system crash may lose the uses since the last sync (the
-//! next revocation or compaction syncs them), so counts can only come out low.
+//! returns. A use is appended with one `write` but not synced, so it survives a crash of
+//! the process. An operating system crash may lose the uses since the last sync, which the
+//! next revocation or compaction makes, so counts can only come out low.
 //!
 //! On open, the journal is replayed: a torn tail (a last record without its newline, or
 //! NUL bytes left by a crash) is cut off and logged, while a damaged record anywhere else
@@ -246,7 +246,7 @@ impl FileStore {
                 window,
                 expires_at,
             } => {
-                // The in-memory counter cannot fail.
+                // `MemoryUsageCounter::increment` always returns `Ok`.
                 let _ = self.usage.increment(&key, at, window, expires_at);
             }
             Record::Count {

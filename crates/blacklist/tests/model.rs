@@ -1,5 +1,5 @@
 //! Every store against a plain model: any sequence of revoke, check, list, purge, clock
-//! advance and reopen gives the model's answers, and so does any sequence of uses.
+//! advance and reopen gives the model's results, and so does any sequence of uses.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -53,7 +53,7 @@ fn sign(jti: &str) -> String {
     .unwrap()
 }
 
-/// A replica: a validator and the Redis store it checks and counts with.
+/// Builds a replica: a validator and the Redis store it checks and counts with.
 fn replica(policy: &str, config: &RedisConfig) -> (Validator, Arc<RedisStore>) {
     let policy = Policy::from_yaml_str(policy, "inline.yaml").unwrap();
     let keys = KeySet::from_bytes(SECRET, KeyFormat::HmacRaw, "inline").unwrap();

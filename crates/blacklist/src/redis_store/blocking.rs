@@ -90,7 +90,7 @@ impl RedisStore {
                 Err(error) if breaks_connection(&error) => {
                     self.drop_idle();
                     // A pooled connection may have died while idle, for example when the server
-                    // restarted, so one fresh attempt tells a stale socket from an outage.
+                    // restarted, so one fresh attempt separates a stale socket from an outage.
                     if !(reused && retry == Retry::Idempotent) {
                         return Err(unavailable(&self.server, action, &error));
                     }
@@ -161,7 +161,7 @@ impl RedisStore {
         Ok(Some(acknowledged))
     }
 
-    /// Returns every key under the prefix that holds revocations, each once.
+    /// Returns every revocation key under the prefix, each once.
     fn scan_revocation_keys(&self) -> Result<Vec<String>, StoreError> {
         let pattern = layout::revocation_pattern(&self.config.prefix);
         let mut keys = HashSet::new();

@@ -108,17 +108,17 @@ fn split_prefix(url: &str) -> (String, Option<String>) {
         return (url.to_owned(), None);
     };
     let mut prefix = None;
-    let mut kept = Vec::new();
+    let mut other_pairs = Vec::new();
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         match pair.strip_prefix("prefix=") {
             Some(value) => prefix = Some(value.to_owned()),
-            None => kept.push(pair),
+            None => other_pairs.push(pair),
         }
     }
-    if kept.is_empty() {
+    if other_pairs.is_empty() {
         (base.to_owned(), prefix)
     } else {
-        (format!("{base}?{}", kept.join("&")), prefix)
+        (format!("{base}?{}", other_pairs.join("&")), prefix)
     }
 }
 

@@ -16,9 +16,10 @@ const SINGLE_FIELD: &str = "-";
 
 /// Records a revocation and extends the hash's expiry to its latest entry.
 ///
-/// KEYS[1] is the target's hash; ARGV is the field, `revoked_at` and `expires_at` (`-` for
-/// none). An entry still live at the new `revoked_at` keeps its `revoked_at` and takes the
-/// later expiry; a lapsed one is replaced, which is the rule [`merge`] states.
+/// KEYS[1] is the target's hash, and ARGV is the field, `revoked_at` and `expires_at` (`-`
+/// for none). An existing entry is merged by the rule of `merge_entry` in the model: one
+/// still live at the new `revoked_at` keeps its `revoked_at` and takes the later expiry.
+/// A lapsed one is replaced.
 pub(crate) const REVOKE_SCRIPT: &str = r"
 local key, field = KEYS[1], ARGV[1]
 local revoked_at, expires_at = ARGV[2], ARGV[3]
@@ -84,7 +85,7 @@ end
 return uses
 ";
 
-/// Where one revocation lives: its hash key and field.
+/// Returns the hash key and field that store the revocation of `target`.
 pub(crate) fn location(prefix: &str, target: &Target) -> Result<(String, String), StoreError> {
     let located = match target {
         Target::Token { hash } => (
@@ -108,7 +109,7 @@ pub(crate) fn location(prefix: &str, target: &Target) -> Result<(String, String)
     Ok(located)
 }
 
-/// Hash keys whose entries can revoke the token, in the order they are checked.
+/// Returns the hash keys whose entries can revoke the token, in the order they are checked.
 pub(crate) fn check_keys(prefix: &str, facts: &TokenFacts<'_>) -> Result<Vec<String>, StoreError> {
     let mut keys = vec![format!(
         "{prefix}rv:token:{}",
@@ -145,8 +146,8 @@ pub(crate) fn first_match(
 ) -> Option<Revocation> {
     keys.iter().zip(hashes).find_map(|(key, fields)| {
         let mut entries = entries_of(prefix, key, &fields);
-        // Oldest first, so the answer does not depend on the order Redis returns fields in.
-        entries.sort_by_key(|entry| entry.revoked_at);
+        // Oldest first, so the result does not depend on the order Redis returns fields in.
+        crate::model::sort_entries(&mut entries);
         entries
             .into_iter()
             .find(|entry| entry.is_live(now) && entry.matches(facts))
@@ -220,7 +221,7 @@ pub(crate) fn expiry_arg(expires_at: Option<i64>) -> String {
     expires_at.map_or_else(|| SINGLE_FIELD.to_owned(), |at| at.to_string())
 }
 
-/// The counter key of a usage key.
+/// Returns the Redis key of the counter for `key`.
 pub(crate) fn usage_key(prefix: &str, key: &UsageKey) -> Result<String, StoreError> {
     let key = match key {
         UsageKey::Token(hash) => format!("{prefix}use:token:{}", hex::encode(hash)),
@@ -234,7 +235,8 @@ pub(crate) fn usage_key(prefix: &str, key: &UsageKey) -> Result<String, StoreErr
     Ok(key)
 }
 
-/// The instant a new count lapses: the end of its window or the token's expiry, if sooner.
+/// Returns the instant a new count lapses: the end of its window or the token's expiry,
+/// whichever comes first.
 pub(crate) fn usage_lapse(now: i64, window: Option<u64>, expires_at: Option<i64>) -> String {
     let window_end =
         window.map(|seconds| now.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX)));
@@ -245,7 +247,7 @@ pub(crate) fn usage_lapse(now: i64, window: Option<u64>, expires_at: Option<i64>
     expiry_arg(lapse)
 }
 
-/// `SCAN MATCH` pattern of every revocation hash under `prefix`.
+/// Returns the `SCAN MATCH` pattern of every revocation hash under `prefix`.
 pub(crate) fn revocation_pattern(prefix: &str) -> String {
     let mut pattern = String::with_capacity(prefix.len() + 4);
     for character in prefix.chars() {
@@ -260,7 +262,7 @@ pub(crate) fn revocation_pattern(prefix: &str) -> String {
 
 fn pair(issuer: Option<&str>, value: &str) -> Result<String, StoreError> {
     serde_json::to_string(&(issuer, value))
-        .map_err(|error| StoreError::Unavailable(format!("cannot encode redis key: {error}")))
+        .map_err(|error| StoreError::Unavailable(format!("failed to encode a redis key: {error}")))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! a server. Entries and counters carry an `EXPIREAT` at the token's expiry (counters at
 //! the end of their window, if sooner), so Redis drops them by itself.
 //!
-//! NOTE: a check reads several keys in one pipeline, which a Redis Cluster rejects when they
-//! hash to different slots; a single server or a primary with replicas is what is supported.
+//! NOTE: a check reads several keys in one pipeline, and a Redis Cluster rejects that when
+//! they hash to different slots. Only a single server, or a primary with replicas, works.
 
 mod asynchronous;
 mod blocking;

@@ -12,7 +12,7 @@ use warden_blacklist::RedisConfig;
 /// The shared server that CI starts before the tests.
 pub const SHARED_REDIS: &str = "redis://127.0.0.1:6379/0";
 
-/// A prefix no other test or run uses.
+/// Returns a key prefix that no other test or run uses.
 pub fn unique_prefix(test: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -27,7 +27,7 @@ pub struct SharedRedis {
 }
 
 impl SharedRedis {
-    /// The URL of the shared server with this prefix, as `--store` takes it.
+    /// Returns the URL of the shared server with this prefix, as `--store` takes it.
     pub fn url(&self) -> String {
         format!("{SHARED_REDIS}?prefix={}", self.config.key_prefix())
     }
@@ -123,12 +123,12 @@ impl OwnRedis {
         server
     }
 
-    /// The server's URL.
+    /// Returns the server's URL.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
-    /// The server's data directory.
+    /// Returns the server's data directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -178,7 +178,7 @@ impl Drop for OwnRedis {
     }
 }
 
-/// A loopback port that was free a moment ago.
+/// Returns a loopback port that was free a moment ago.
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
