@@ -42,7 +42,7 @@ impl AsyncRedisStore {
         let server = config.server();
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.timeout))
-            .set_response_timeout(Some(config.timeout))
+            .set_response_timeout(Some(config.reply_timeout()))
             .set_number_of_retries(RECONNECT_RETRIES);
         let connection =
             ConnectionManager::new_lazy_with_config(config.client.clone(), manager_config)

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use redis::{Connection, ConnectionLike, RedisResult, Script};
 
@@ -26,6 +27,8 @@ pub struct RedisStore {
     config: RedisConfig,
     server: String,
     idle: Mutex<Vec<Connection>>,
+    /// Set once the server's persistence settings have been looked at.
+    persistence_checked: AtomicBool,
     revoke_script: Script,
     purge_script: Script,
     increment_script: Script,
@@ -47,6 +50,7 @@ impl RedisStore {
             server: config.server(),
             config,
             idle: Mutex::new(Vec::new()),
+            persistence_checked: AtomicBool::new(false),
             revoke_script: Script::new(layout::REVOKE_SCRIPT),
             purge_script: Script::new(layout::PURGE_SCRIPT),
             increment_script: Script::new(layout::INCREMENT_SCRIPT),
@@ -120,14 +124,37 @@ impl RedisStore {
         let timeout = self.config.timeout;
         let connect = || -> RedisResult<Connection> {
             let connection = self.config.client.get_connection_with_timeout(timeout)?;
-            connection.set_read_timeout(Some(timeout))?;
+            connection.set_read_timeout(Some(self.config.reply_timeout()))?;
             connection.set_write_timeout(Some(timeout))?;
             Ok(connection)
         };
-        connect().map_err(|error| {
-            tracing::warn!(server = %self.server, %error, "cannot connect to redis");
+        let mut connection = connect().map_err(|error| {
+            tracing::warn!(server = %self.server, %error, "failed to connect to redis");
             unavailable(&self.server, action, &error)
-        })
+        })?;
+        if !self.persistence_checked.swap(true, Ordering::Relaxed) {
+            self.warn_without_persistence(&mut connection);
+        }
+        Ok(connection)
+    }
+
+    /// Logs a warning when acknowledged revocations would not survive a server crash.
+    fn warn_without_persistence(&self, connection: &mut Connection) {
+        if self.config.durability != Durability::Reply {
+            return;
+        }
+        let info: RedisResult<String> = redis::cmd("INFO").arg("persistence").query(connection);
+        let Ok(info) = info else {
+            return;
+        };
+        let aof_enabled = info.lines().any(|line| line.trim() == "aof_enabled:1");
+        if !aof_enabled {
+            tracing::warn!(
+                server = %self.server,
+                "redis runs without an append-only file, so a server crash can lose \
+                 acknowledged revocations; set `appendonly yes` and `appendfsync always`"
+            );
+        }
     }
 
     fn take_idle(&self) -> Option<Connection> {

@@ -21,8 +21,9 @@ pub enum Durability {
     /// `appendfsync always`, Redis syncs the AOF before it replies.
     #[default]
     Reply,
-    /// Once `count` replicas have also acknowledged the write (`WAIT count timeout`); fewer
-    /// acknowledgements within `timeout` make `revoke` fail with `Unavailable`.
+    /// Once `count` replicas have also acknowledged the write (`WAIT count timeout`). Fewer
+    /// acknowledgements within `timeout` make `revoke` fail with `Unavailable`, and every
+    /// call then allows `timeout` more for its reply.
     Replicas {
         /// Replicas that must acknowledge.
         count: u32,
@@ -77,6 +78,14 @@ impl RedisConfig {
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
         self
+    }
+
+    /// Returns the time allowed for a reply, which includes the wait for replicas.
+    pub(crate) fn reply_timeout(&self) -> Duration {
+        match self.durability {
+            Durability::Reply => self.timeout,
+            Durability::Replicas { timeout, .. } => self.timeout.saturating_add(timeout),
+        }
     }
 
     /// Returns the key prefix.
