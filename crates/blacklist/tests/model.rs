@@ -303,11 +303,11 @@ fn run_uses_against_model(
             .increment(&usage_key(one.key), now, one.window, expires_at)
             .unwrap();
         prop_assert_eq!(counted, slot.0, "step {}: use of key {}", step, one.key);
-        if one.reopen {
-            if let Some(reopened) = reopen(now) {
-                drop(counter);
-                counter = reopened;
-            }
+        if one.reopen
+            && let Some(reopened) = reopen(now)
+        {
+            drop(counter);
+            counter = reopened;
         }
     }
     Ok(())
