@@ -13,6 +13,9 @@ use crate::model::{Revocation, RevocationStore, StoreError, TokenFacts, UsageCou
 /// Keys asked for per `SCAN` call by `list` and `purge`.
 const SCAN_COUNT: usize = 500;
 
+/// Idle connections kept for reuse; more concurrent calls open extra ones and close them.
+const MAX_IDLE: usize = 32;
+
 /// Revocation list and usage counters in Redis, shared by every replica that uses the server.
 ///
 /// Connections are made on demand and kept in a small idle pool. A connection that fails is
@@ -29,6 +32,8 @@ pub struct RedisStore {
     idle: Mutex<Vec<Connection>>,
     /// Set once the server's persistence settings have been looked at.
     persistence_checked: AtomicBool,
+    /// Whether the last call succeeded, so that outages are logged once.
+    healthy: AtomicBool,
     revoke_script: Script,
     purge_script: Script,
     increment_script: Script,
@@ -51,6 +56,7 @@ impl RedisStore {
             config,
             idle: Mutex::new(Vec::new()),
             persistence_checked: AtomicBool::new(false),
+            healthy: AtomicBool::new(true),
             revoke_script: Script::new(layout::REVOKE_SCRIPT),
             purge_script: Script::new(layout::PURGE_SCRIPT),
             increment_script: Script::new(layout::INCREMENT_SCRIPT),
@@ -81,36 +87,61 @@ impl RedisStore {
         retry: Retry,
         mut call: impl FnMut(&mut Connection) -> RedisResult<T>,
     ) -> Result<T, StoreError> {
-        off_async_worker(|| {
-            let (mut connection, reused) = match self.take_idle() {
-                Some(connection) => (connection, true),
-                None => (self.connect(action)?, false),
-            };
-            match call(&mut connection) {
-                Ok(value) => {
-                    self.give_back(connection);
-                    Ok(value)
-                }
-                Err(error) if breaks_connection(&error) => {
-                    self.drop_idle();
-                    // A pooled connection may have died while idle, for example when the server
-                    // restarted, so one fresh attempt separates a stale socket from an outage.
-                    if !(reused && retry == Retry::Idempotent) {
-                        return Err(unavailable(&self.server, action, &error));
-                    }
-                    tracing::info!(server = %self.server, %error, "retrying on a new redis connection");
-                    let mut connection = self.connect(action)?;
-                    let value =
-                        call(&mut connection).map_err(|error| self.failed(action, &error))?;
-                    self.give_back(connection);
-                    Ok(value)
-                }
-                Err(error) => {
-                    self.give_back(connection);
-                    Err(unavailable(&self.server, action, &error))
-                }
+        let result = off_async_worker(|| self.call_once_or_twice(action, retry, &mut call));
+        self.track_health(&result);
+        result
+    }
+
+    fn call_once_or_twice<T>(
+        &self,
+        action: &str,
+        retry: Retry,
+        call: &mut impl FnMut(&mut Connection) -> RedisResult<T>,
+    ) -> Result<T, StoreError> {
+        let (mut connection, reused) = match self.take_idle() {
+            Some(connection) => (connection, true),
+            None => (self.connect(action)?, false),
+        };
+        match call(&mut connection) {
+            Ok(value) => {
+                self.give_back(connection);
+                Ok(value)
             }
-        })
+            Err(error) if breaks_connection(&error) => {
+                self.drop_idle();
+                // A pooled connection may have died while idle, for example when the server
+                // restarted, so one fresh attempt separates a stale socket from an outage.
+                if !(reused && retry == Retry::Idempotent) {
+                    return Err(unavailable(&self.server, action, &error));
+                }
+                tracing::info!(server = %self.server, %error, "retrying on a new redis connection");
+                let mut connection = self.connect(action)?;
+                let value = call(&mut connection).map_err(|error| self.failed(action, &error))?;
+                self.give_back(connection);
+                Ok(value)
+            }
+            Err(error) => {
+                self.give_back(connection);
+                Err(unavailable(&self.server, action, &error))
+            }
+        }
+    }
+
+    /// Logs the first failure after a success and the first success after a failure, so an
+    /// outage logs two lines however many calls fail during it.
+    fn track_health<T>(&self, result: &Result<T, StoreError>) {
+        let healthy = result.is_ok();
+        if self.healthy.swap(healthy, Ordering::Relaxed) == healthy {
+            return;
+        }
+        match result {
+            Ok(_) => tracing::info!(server = %self.server, "redis is reachable again"),
+            Err(error) => tracing::warn!(
+                server = %self.server,
+                %error,
+                "redis calls are failing; checks report the store as unavailable"
+            ),
+        }
     }
 
     fn failed(&self, action: &str, error: &redis::RedisError) -> StoreError {
@@ -128,10 +159,8 @@ impl RedisStore {
             connection.set_write_timeout(Some(timeout))?;
             Ok(connection)
         };
-        let mut connection = connect().map_err(|error| {
-            tracing::warn!(server = %self.server, %error, "failed to connect to redis");
-            unavailable(&self.server, action, &error)
-        })?;
+        let mut connection =
+            connect().map_err(|error| unavailable(&self.server, action, &error))?;
         if !self.persistence_checked.swap(true, Ordering::Relaxed) {
             self.warn_without_persistence(&mut connection);
         }
@@ -165,7 +194,9 @@ impl RedisStore {
         if !connection.is_open() {
             return;
         }
-        if let Ok(mut idle) = self.idle.lock() {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
             idle.push(connection);
         }
     }
