@@ -17,7 +17,8 @@ pub enum StoreSpec {
     /// `file:PATH`, or a bare path: a journal of revocations and usage counts, created if
     /// missing.
     File(PathBuf),
-    /// `redis://HOST:PORT/DB[?prefix=PREFIX]`: revocations and usage counts in Redis.
+    /// `redis://HOST:PORT/DB`: revocations and usage counts in Redis. The URL may add
+    /// `?prefix=PREFIX` for the key prefix and `replicas=N` to wait for replicas.
     Redis(RedisConfig),
     /// `memory`: an empty in-process store, gone when the command exits.
     Memory,

@@ -42,23 +42,31 @@ pub struct RedisConfig {
 }
 
 impl RedisConfig {
-    /// Parses `redis://[user:password@]HOST:PORT/DB[?prefix=PREFIX]`.
+    /// Parses `redis://[user:password@]HOST:PORT/DB[?prefix=P&replicas=N&replica_timeout_ms=T]`.
     ///
     /// `prefix` is taken literally and starts every key, so several deployments can share a
-    /// server; it defaults to [`DEFAULT_PREFIX`]. Nothing connects yet.
+    /// server. It defaults to [`DEFAULT_PREFIX`]. `replicas` sets [`Durability::Replicas`],
+    /// waiting `replica_timeout_ms` (default 1000) for them. Nothing connects yet.
     pub fn parse(url: &str) -> Result<Self, StoreError> {
-        let (base, prefix) = split_prefix(url);
+        let (base, options) = split_options(url)?;
         let client = redis::Client::open(base.as_str()).map_err(|error| {
             // The URL may carry a password, so the URL itself is not repeated.
             StoreError::Unavailable(format!(
                 "invalid redis url ({error}); expected `redis://HOST:PORT/DB`"
             ))
         })?;
+        let durability = match options.replicas {
+            Some(count) => Durability::Replicas {
+                count,
+                timeout: Duration::from_millis(options.replica_timeout_ms),
+            },
+            None => Durability::Reply,
+        };
         Ok(RedisConfig {
             client,
-            prefix: prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_owned()),
+            prefix: options.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_owned()),
             timeout: DEFAULT_TIMEOUT,
-            durability: Durability::default(),
+            durability,
         })
     }
 
@@ -111,24 +119,47 @@ impl fmt::Debug for RedisConfig {
     }
 }
 
-/// Removes the `prefix` query parameter, which the Redis client does not know.
-fn split_prefix(url: &str) -> (String, Option<String>) {
-    let Some((base, query)) = url.split_once('?') else {
-        return (url.to_owned(), None);
+/// Query parameters of the URL that the store reads and the Redis client does not know.
+struct StoreOptions {
+    prefix: Option<String>,
+    replicas: Option<u32>,
+    replica_timeout_ms: u64,
+}
+
+/// Splits the store's own query parameters off the URL and returns the rest of it.
+fn split_options(url: &str) -> Result<(String, StoreOptions), StoreError> {
+    let mut options = StoreOptions {
+        prefix: None,
+        replicas: None,
+        replica_timeout_ms: 1_000,
     };
-    let mut prefix = None;
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), options));
+    };
     let mut other_pairs = Vec::new();
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        match pair.strip_prefix("prefix=") {
-            Some(value) => prefix = Some(value.to_owned()),
-            None => other_pairs.push(pair),
+        match pair.split_once('=') {
+            Some(("prefix", value)) => options.prefix = Some(value.to_owned()),
+            Some(("replicas", value)) => options.replicas = Some(parse_number(pair, value)?),
+            Some(("replica_timeout_ms", value)) => {
+                options.replica_timeout_ms = parse_number(pair, value)?;
+            }
+            _ => other_pairs.push(pair),
         }
     }
     if other_pairs.is_empty() {
-        (base.to_owned(), prefix)
+        Ok((base.to_owned(), options))
     } else {
-        (format!("{base}?{}", other_pairs.join("&")), prefix)
+        Ok((format!("{base}?{}", other_pairs.join("&")), options))
     }
+}
+
+fn parse_number<T: std::str::FromStr>(pair: &str, value: &str) -> Result<T, StoreError> {
+    value.parse().map_err(|_| {
+        StoreError::Unavailable(format!(
+            "invalid redis url parameter `{pair}`; expected a whole number"
+        ))
+    })
 }
 
 /// Maps a client error to `Unavailable`, naming the server but not its credentials.
@@ -154,6 +185,23 @@ mod tests {
         let config = RedisConfig::parse("redis://127.0.0.1:6390/3?prefix=t1:").unwrap();
         assert_eq!(config.key_prefix(), "t1:");
         assert_eq!(config.server(), "redis://127.0.0.1:6390/3");
+    }
+
+    #[test]
+    fn parse_reads_replicas() {
+        let url = "redis://127.0.0.1:6390/0?replicas=2&replica_timeout_ms=250";
+        let config = RedisConfig::parse(url).unwrap();
+        let expected = Durability::Replicas {
+            count: 2,
+            timeout: Duration::from_millis(250),
+        };
+        assert_eq!(config.durability, expected);
+    }
+
+    #[test]
+    fn parse_rejects_bad_replicas() {
+        let error = RedisConfig::parse("redis://127.0.0.1:6390/0?replicas=two").unwrap_err();
+        assert!(error.to_string().contains("`replicas=two`"), "{error}");
     }
 
     #[test]
