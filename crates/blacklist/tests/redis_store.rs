@@ -388,6 +388,15 @@ fn replica_wait_rejects_missing_replicas() {
     assert!(message.contains("0 of 1 replicas"), "{message}");
 }
 
+#[test]
+fn async_store_needs_runtime() {
+    let result = AsyncRedisStore::open(SHARED_REDIS);
+    let Err(StoreError::Unavailable(message)) = result else {
+        panic!("expected an error outside a Tokio runtime");
+    };
+    assert!(message.contains("needs a Tokio runtime"), "{message}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_store_shares_entries() {
     let shared = shared_redis("async_shares");

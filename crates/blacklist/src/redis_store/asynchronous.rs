@@ -37,9 +37,15 @@ struct Shared {
 }
 
 impl AsyncRedisStore {
-    /// Creates the store without connecting; call inside a Tokio runtime.
+    /// Creates the store without connecting. It must be called inside a Tokio runtime,
+    /// because the connection manager spawns a task.
     pub fn new(config: RedisConfig) -> Result<Self, StoreError> {
         let server = config.server();
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StoreError::Unavailable(format!(
+                "the async store for redis `{server}` needs a Tokio runtime; create it inside one"
+            )));
+        }
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.timeout))
             .set_response_timeout(Some(config.reply_timeout()))
