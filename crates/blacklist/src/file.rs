@@ -1,10 +1,16 @@
-//! Durable revocation list: an append-only journal replayed into a [`MemoryStore`].
+//! Durable revocation list and usage counters: an append-only journal replayed into a
+//! [`MemoryStore`] and a [`MemoryUsageCounter`].
 //!
 //! Each record is one line, `CRC32 JSON\n`, where the CRC (8 hex digits) covers the JSON.
 //! A revocation is appended with one `write` and synced with `fdatasync` before `revoke`
-//! returns. On open, the journal is replayed: a torn tail (a last record without its
-//! newline, or NUL bytes left by a crash) is cut off and logged, while a damaged record
-//! anywhere else stops the open with an error that names its byte offset.
+//! returns. A use is appended with one `write` but not synced, so it survives a crash of
+//! the process. An operating system crash may lose the uses since the last sync, which the
+//! next revocation or compaction makes, so counts can only come out low.
+//!
+//! On open, the journal is replayed: a torn tail (a last record without its newline, or
+//! NUL bytes left by a crash) is cut off and logged, while a damaged record anywhere else
+//! stops the open with an error that names its byte offset. Compaction rewrites the
+//! journal with the live revocations and one snapshot record per running count.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -13,25 +19,50 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::MemoryStore;
-use crate::model::{Revocation, RevocationStore, StoreError, TokenFacts};
+use crate::model::{Revocation, RevocationStore, StoreError, TokenFacts, UsageCounter, UsageKey};
+use crate::{MemoryStore, MemoryUsageCounter};
 
 /// One journal record.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Record {
+    /// A revocation entry.
     Revoke(Revocation),
+    /// One use, replayed with the arguments `increment` had.
+    Use {
+        key: UsageKey,
+        at: i64,
+        window: Option<u64>,
+        expires_at: Option<i64>,
+    },
+    /// A running count, written by compaction in place of its uses.
+    Count {
+        key: UsageKey,
+        uses: u64,
+        lapse_at: Option<i64>,
+    },
 }
 
-/// Revocation list backed by a journal file; see the module docs for the format.
+/// Revocation list and usage counters backed by a journal file; see the module docs for
+/// the format.
 ///
 /// Several processes may share one file: appends take an exclusive lock, and each check
-/// first reads any records other processes appended since the last one.
+/// or use first reads any records other processes appended since the last one, so counts
+/// are exact across processes. Every use adds a line, so run [`FileStore::compact`] (or
+/// `purge`) now and then.
 #[derive(Debug)]
 pub struct FileStore {
     path: PathBuf,
     index: MemoryStore,
+    usage: MemoryUsageCounter,
     journal: Mutex<Journal>,
+}
+
+/// Kind of `flock` taken on the journal.
+#[derive(Clone, Copy)]
+enum Lock {
+    Shared,
+    Exclusive,
 }
 
 #[derive(Debug)]
@@ -54,14 +85,12 @@ impl FileStore {
         let store = FileStore {
             path,
             index: MemoryStore::new(),
+            usage: MemoryUsageCounter::new(),
             journal: Mutex::new(Journal { file, replayed: 0 }),
         };
         {
             let mut journal = store.lock_journal()?;
-            journal
-                .file
-                .lock()
-                .map_err(|source| io_error(&store.path, source))?;
+            store.lock_current(&mut journal, Lock::Exclusive)?;
             let result = store.catch_up(&mut journal, true);
             let _ = journal.file.unlock();
             result?;
@@ -74,14 +103,12 @@ impl FileStore {
         &self.path
     }
 
-    /// Rewrites the journal with only the entries live at `now`, atomically (temporary
-    /// file, sync, rename, directory sync).
+    /// Rewrites the journal with only the entries and counts live at `now`, atomically
+    /// (temporary file, sync, rename, directory sync), and returns how many revocation
+    /// entries were dropped.
     pub fn compact(&self, now: i64) -> Result<usize, StoreError> {
         let mut journal = self.lock_journal()?;
-        journal
-            .file
-            .lock()
-            .map_err(|source| io_error(&self.path, source))?;
+        self.lock_current(&mut journal, Lock::Exclusive)?;
         let result = self.compact_locked(&mut journal, now);
         let _ = journal.file.unlock();
         result
@@ -90,10 +117,18 @@ impl FileStore {
     fn compact_locked(&self, journal: &mut Journal, now: i64) -> Result<usize, StoreError> {
         self.catch_up(journal, false)?;
         let dropped = self.index.purge(now)?;
+        self.usage.purge(now);
         let live = self.index.list(now)?;
         let mut text = String::new();
         for revocation in live {
             text.push_str(&encode(&Record::Revoke(revocation))?);
+        }
+        for (key, uses, lapse_at) in self.usage.snapshot(now) {
+            text.push_str(&encode(&Record::Count {
+                key,
+                uses,
+                lapse_at,
+            })?);
         }
         let temporary = self.path.with_extension("compact.tmp");
         let write = || -> std::io::Result<File> {
@@ -122,12 +157,27 @@ impl FileStore {
         })
     }
 
-    /// Replays records appended since the last replay. With `repair`, a torn tail is
-    /// truncated; the caller must hold the file lock.
-    fn catch_up(&self, journal: &mut Journal, repair: bool) -> Result<(), StoreError> {
-        if self.was_replaced(journal)? {
-            // Another process compacted the journal into a new file. Compaction only drops
-            // lapsed entries, so replaying the new file over the current index is exact.
+    /// Locks the file now at the journal path. A file that another process replaced by
+    /// compaction is reopened and replayed from the start first, because a lock on the old
+    /// file would not exclude processes that already append to the new one.
+    fn lock_current(&self, journal: &mut Journal, lock: Lock) -> Result<(), StoreError> {
+        loop {
+            let locked = match lock {
+                Lock::Shared => journal.file.lock_shared(),
+                Lock::Exclusive => journal.file.lock(),
+            };
+            locked.map_err(|source| io_error(&self.path, source))?;
+            match self.was_replaced(journal) {
+                Ok(false) => return Ok(()),
+                Ok(true) => {}
+                Err(error) => {
+                    let _ = journal.file.unlock();
+                    return Err(error);
+                }
+            }
+            let _ = journal.file.unlock();
+            // Compaction only drops lapsed entries, so replaying the new file over the
+            // current index is exact.
             journal.file = OpenOptions::new()
                 .read(true)
                 .append(true)
@@ -135,6 +185,12 @@ impl FileStore {
                 .map_err(|source| io_error(&self.path, source))?;
             journal.replayed = 0;
         }
+    }
+
+    /// Replays records appended since the last replay. With `repair`, a torn tail is
+    /// truncated; the caller must hold the exclusive file lock for that, and a lock of
+    /// either kind otherwise.
+    fn catch_up(&self, journal: &mut Journal, repair: bool) -> Result<(), StoreError> {
         let length = journal
             .file
             .metadata()
@@ -154,8 +210,8 @@ impl FileStore {
             .map_err(|source| io_error(&self.path, source))?;
         let base = journal.replayed;
         let (records, good_len, tail) = parse_records(&bytes, base, &self.path)?;
-        for Record::Revoke(revocation) in records {
-            self.index.insert(revocation);
+        for record in records {
+            self.apply(record);
         }
         journal.replayed = base + good_len;
         if let Some(reason) = tail
@@ -181,6 +237,26 @@ impl FileStore {
 }
 
 impl FileStore {
+    fn apply(&self, record: Record) {
+        match record {
+            Record::Revoke(revocation) => self.index.insert(revocation),
+            Record::Use {
+                key,
+                at,
+                window,
+                expires_at,
+            } => {
+                // `MemoryUsageCounter::increment` always returns `Ok`.
+                let _ = self.usage.increment(&key, at, window, expires_at);
+            }
+            Record::Count {
+                key,
+                uses,
+                lapse_at,
+            } => self.usage.restore(key, uses, lapse_at),
+        }
+    }
+
     #[cfg(unix)]
     fn was_replaced(&self, journal: &Journal) -> Result<bool, StoreError> {
         use std::os::unix::fs::MetadataExt;
@@ -203,10 +279,7 @@ impl RevocationStore for FileStore {
     fn revoke(&self, revocation: Revocation) -> Result<(), StoreError> {
         let line = encode(&Record::Revoke(revocation.clone()))?;
         let mut journal = self.lock_journal()?;
-        journal
-            .file
-            .lock()
-            .map_err(|source| io_error(&self.path, source))?;
+        self.lock_current(&mut journal, Lock::Exclusive)?;
         let result = (|| {
             self.catch_up(&mut journal, true)?;
             journal
@@ -229,10 +302,7 @@ impl RevocationStore for FileStore {
     fn check(&self, facts: &TokenFacts<'_>, now: i64) -> Result<Option<Revocation>, StoreError> {
         {
             let mut journal = self.lock_journal()?;
-            journal
-                .file
-                .lock_shared()
-                .map_err(|source| io_error(&self.path, source))?;
+            self.lock_current(&mut journal, Lock::Shared)?;
             let result = self.catch_up(&mut journal, false);
             let _ = journal.file.unlock();
             result?;
@@ -243,13 +313,47 @@ impl RevocationStore for FileStore {
     fn list(&self, now: i64) -> Result<Vec<Revocation>, StoreError> {
         {
             let mut journal = self.lock_journal()?;
-            self.catch_up(&mut journal, false)?;
+            self.lock_current(&mut journal, Lock::Shared)?;
+            let result = self.catch_up(&mut journal, false);
+            let _ = journal.file.unlock();
+            result?;
         }
         self.index.list(now)
     }
 
     fn purge(&self, now: i64) -> Result<usize, StoreError> {
         self.compact(now)
+    }
+}
+
+impl UsageCounter for FileStore {
+    fn increment(
+        &self,
+        key: &UsageKey,
+        now: i64,
+        window: Option<u64>,
+        expires_at: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        let line = encode(&Record::Use {
+            key: key.clone(),
+            at: now,
+            window,
+            expires_at,
+        })?;
+        let mut journal = self.lock_journal()?;
+        self.lock_current(&mut journal, Lock::Exclusive)?;
+        let result = (|| {
+            self.catch_up(&mut journal, true)?;
+            journal
+                .file
+                .write_all(line.as_bytes())
+                .map_err(|source| io_error(&self.path, source))?;
+            journal.replayed += line.len() as u64;
+            // Counted while the file lock is held, so the count follows the file's order.
+            self.usage.increment(key, now, window, expires_at)
+        })();
+        let _ = journal.file.unlock();
+        result
     }
 }
 
@@ -443,5 +547,90 @@ mod tests {
         let reopened = FileStore::open(&path).unwrap();
         assert_eq!(reopened.list(100).unwrap().len(), 2);
         assert!(reopened.check(&facts(3), 100).unwrap().is_some());
+    }
+
+    #[test]
+    fn usage_count_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("revoked.journal");
+        let key = UsageKey::Token([1; 32]);
+        let store = FileStore::open(&path).unwrap();
+        assert_eq!(store.increment(&key, 10, None, Some(100)).unwrap(), 1);
+        assert_eq!(store.increment(&key, 11, None, Some(100)).unwrap(), 2);
+        drop(store);
+        let reopened = FileStore::open(&path).unwrap();
+        assert_eq!(reopened.increment(&key, 12, None, Some(100)).unwrap(), 3);
+    }
+
+    #[test]
+    fn usage_counts_are_exact_across_handles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = std::sync::Arc::new(dir.path().join("revoked.journal"));
+        let key = UsageKey::Jti {
+            issuer: None,
+            jti: "j".into(),
+        };
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                let key = key.clone();
+                std::thread::spawn(move || {
+                    let store = FileStore::open(path.as_ref()).unwrap();
+                    for _ in 0..100 {
+                        store.increment(&key, 0, None, None).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let store = FileStore::open(path.as_ref()).unwrap();
+        assert_eq!(store.increment(&key, 0, None, None).unwrap(), 401);
+    }
+
+    #[test]
+    fn compaction_keeps_running_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("revoked.journal");
+        let running = UsageKey::Token([1; 32]);
+        let lapsed = UsageKey::Token([2; 32]);
+        let store = FileStore::open(&path).unwrap();
+        for at in 0..5 {
+            store.increment(&running, at, Some(100), None).unwrap();
+        }
+        store.increment(&lapsed, 0, Some(10), None).unwrap();
+        store.compact(50).unwrap();
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        assert_eq!(
+            lines, 1,
+            "one snapshot for the running count, none for the lapsed one"
+        );
+        let reopened = FileStore::open(&path).unwrap();
+        assert_eq!(
+            reopened.increment(&running, 60, Some(100), None).unwrap(),
+            6
+        );
+        assert_eq!(reopened.increment(&lapsed, 60, Some(10), None).unwrap(), 1);
+        assert_eq!(
+            reopened.increment(&running, 100, Some(100), None).unwrap(),
+            1
+        );
+    }
+
+    #[test]
+    fn torn_use_record_is_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("revoked.journal");
+        let key = UsageKey::Token([1; 32]);
+        FileStore::open(&path)
+            .unwrap()
+            .increment(&key, 0, None, None)
+            .unwrap();
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"0badc0de {\"op\":\"use\",\"key\"").unwrap();
+        drop(file);
+        let store = FileStore::open(&path).unwrap();
+        assert_eq!(store.increment(&key, 0, None, None).unwrap(), 2);
     }
 }

@@ -1,7 +1,9 @@
 use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
 
 use crate::model::{
     Revocation, RevocationStore, StoreError, Target, TokenFacts, UsageCounter, UsageKey,
+    merge_entry, sort_entries,
 };
 
 /// Sentinel for "never lapses" in the compact token index.
@@ -42,16 +44,25 @@ impl MemoryStore {
     }
 
     /// Adds an entry without any durability step; the file store replays into this.
+    ///
+    /// A repeated target is merged into its entry by the rule of `merge_entry`.
     pub(crate) fn insert(&self, revocation: Revocation) {
+        let new = (revocation.revoked_at, revocation.expires_at);
         let (group, key) = match &revocation.target {
             Target::Token { hash } => {
-                let expires_at = revocation.expires_at.unwrap_or(NEVER);
-                let mut slot = self
-                    .tokens
-                    .entry(*hash)
-                    .or_insert((revocation.revoked_at, expires_at));
-                // A repeated revocation keeps the entry alive as long as the longest one.
-                slot.1 = slot.1.max(expires_at);
+                let stored = |(revoked_at, expires_at): (i64, Option<i64>)| {
+                    (revoked_at, expires_at.unwrap_or(NEVER))
+                };
+                match self.tokens.entry(*hash) {
+                    Entry::Occupied(mut slot) => {
+                        let (revoked_at, expires_at) = *slot.get();
+                        let existing = (revoked_at, (expires_at != NEVER).then_some(expires_at));
+                        slot.insert(stored(merge_entry(existing, new)));
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(stored(new));
+                    }
+                }
                 return;
             }
             Target::Jti { jti, .. } => (&self.by_jti, jti.clone()),
@@ -59,8 +70,15 @@ impl MemoryStore {
             Target::KeyId { kid } => (&self.by_key_id, kid.clone()),
         };
         let mut entries = group.entry(key).or_default();
-        if !entries.contains(&revocation) {
-            entries.push(revocation);
+        match entries
+            .iter_mut()
+            .find(|entry| entry.target == revocation.target)
+        {
+            Some(entry) => {
+                let existing = (entry.revoked_at, entry.expires_at);
+                (entry.revoked_at, entry.expires_at) = merge_entry(existing, new);
+            }
+            None => entries.push(revocation),
         }
     }
 
@@ -125,11 +143,7 @@ impl RevocationStore for MemoryStore {
                 live.extend(entries.iter().filter(|entry| entry.is_live(now)).cloned());
             }
         }
-        live.sort_by(|a, b| {
-            a.revoked_at
-                .cmp(&b.revoked_at)
-                .then_with(|| a.target.to_string().cmp(&b.target.to_string()))
-        });
+        sort_entries(&mut live);
         Ok(live)
     }
 
@@ -168,6 +182,28 @@ impl MemoryUsageCounter {
     /// Drops counters whose token has expired or whose window has passed.
     pub fn purge(&self, now: i64) {
         self.counts.retain(|_, count| now < count.expires_at);
+    }
+
+    /// Sets a count, as read back from a journal snapshot; `lapse_at` `None` is never.
+    pub(crate) fn restore(&self, key: UsageKey, uses: u64, lapse_at: Option<i64>) {
+        let expires_at = lapse_at.unwrap_or(NEVER);
+        self.counts.insert(key, Count { uses, expires_at });
+    }
+
+    /// Returns every count still running at `now`, with the instant it lapses.
+    pub(crate) fn snapshot(&self, now: i64) -> Vec<(UsageKey, u64, Option<i64>)> {
+        self.counts
+            .iter()
+            .filter(|entry| now < entry.value().expires_at)
+            .map(|entry| {
+                let Count { uses, expires_at } = *entry.value();
+                (
+                    entry.key().clone(),
+                    uses,
+                    (expires_at != NEVER).then_some(expires_at),
+                )
+            })
+            .collect()
     }
 }
 

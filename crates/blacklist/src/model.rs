@@ -84,6 +84,36 @@ impl Revocation {
     }
 }
 
+/// Combines a repeated revocation of one target with the existing entry.
+///
+/// An entry still live at the new `revoked_at` keeps its `revoked_at` and takes the later
+/// expiry (no expiry is the latest). A lapsed one is replaced. Every store applies this rule,
+/// so each keeps one entry per target. Arguments and result are `(revoked_at, expires_at)`.
+pub(crate) fn merge_entry(
+    existing: (i64, Option<i64>),
+    new: (i64, Option<i64>),
+) -> (i64, Option<i64>) {
+    let (old_revoked_at, old_expires_at) = existing;
+    let (new_revoked_at, new_expires_at) = new;
+    if old_expires_at.is_some_and(|at| at <= new_revoked_at) {
+        return new;
+    }
+    let expires_at = match (old_expires_at, new_expires_at) {
+        (Some(old), Some(new)) => Some(old.max(new)),
+        _ => None,
+    };
+    (old_revoked_at, expires_at)
+}
+
+/// Sorts entries by revocation time, then by target, the order `list` returns.
+pub(crate) fn sort_entries(entries: &mut [Revocation]) {
+    entries.sort_by(|a, b| {
+        a.revoked_at
+            .cmp(&b.revoked_at)
+            .then_with(|| a.target.to_string().cmp(&b.target.to_string()))
+    });
+}
+
 fn issuer_matches(entry: Option<&str>, token: Option<&str>) -> bool {
     entry.is_none() || entry == token
 }
@@ -177,11 +207,12 @@ pub trait RevocationStore: Send + Sync {
 }
 
 /// What a usage counter counts.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum UsageKey {
     /// A token identity hash.
-    Token([u8; 32]),
+    Token(#[serde(with = "hex_hash")] [u8; 32]),
     /// A `jti`, with its issuer.
     Jti {
         /// The `iss` claim.

@@ -133,7 +133,6 @@ fn describe_base64_error(error: &base64::DecodeError) -> String {
             format!("stray bits in the last character, at offset {offset}")
         }
         DecodeError::InvalidPadding => "padding is not allowed".to_owned(),
-        _ => "invalid encoding".to_owned(),
     }
 }
 

@@ -6,6 +6,7 @@ mod inspect;
 mod policy_cmd;
 mod policy_test;
 mod revoke;
+mod store;
 mod time;
 mod validate;
 

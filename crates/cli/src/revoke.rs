@@ -1,22 +1,23 @@
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use warden_blacklist::{FileStore, Revocation, RevocationStore, Target};
+use warden_blacklist::{Revocation, RevocationStore, Target};
 use warden_claims::{Claims, CompactToken};
 use warden_policy::Duration;
 
+use crate::store::StoreSpec;
 use crate::time::{format_instant, now, parse_instant};
 
 /// Arguments of `warden revoke`.
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("target").required(true).args(["token", "jti", "sub", "kid"]))]
 pub struct RevokeArgs {
-    /// Revocation journal; created if missing.
-    #[arg(long, value_name = "FILE")]
-    store: PathBuf,
+    /// Revocation store: `file:PATH` (created if missing), `redis://HOST:PORT/DB` or `memory`.
+    #[arg(long, value_name = "STORE")]
+    store: StoreSpec,
     /// Token to revoke by identity. Its `exp`, read without verification, sets how long the
     /// entry lasts.
     #[arg(value_name = "TOKEN")]
@@ -49,18 +50,18 @@ pub struct RevokeArgs {
 pub enum BlacklistCommand {
     /// List live entries.
     List {
-        /// Revocation journal.
-        #[arg(long, value_name = "FILE")]
-        store: PathBuf,
+        /// Revocation store: `file:PATH`, `redis://HOST:PORT/DB` or `memory`.
+        #[arg(long, value_name = "STORE")]
+        store: StoreSpec,
         /// List entries live at this time instead of now (RFC 3339 or Unix seconds).
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
     },
     /// Drop lapsed entries and compact the journal.
     Purge {
-        /// Revocation journal.
-        #[arg(long, value_name = "FILE")]
-        store: PathBuf,
+        /// Revocation store: `file:PATH`, `redis://HOST:PORT/DB` or `memory`.
+        #[arg(long, value_name = "STORE")]
+        store: StoreSpec,
         /// Drop entries lapsed at this time instead of now (RFC 3339 or Unix seconds).
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
@@ -132,9 +133,9 @@ pub fn run_revoke(args: RevokeArgs) -> Result<ExitCode> {
         |at| format!("until {}", format_instant(at)),
     );
     println!(
-        "revoked {} {lasting}; synced to `{}`",
+        "revoked {} {lasting}; stored in `{}`",
         describe(&target),
-        args.store.display()
+        args.store
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -160,10 +161,7 @@ pub fn run_blacklist(command: BlacklistCommand) -> Result<ExitCode> {
         }
         BlacklistCommand::Purge { store, now: at } => {
             let dropped = open_store(&store)?.purge(instant_or_now(at.as_deref())?)?;
-            println!(
-                "dropped {dropped} lapsed entries from `{}`",
-                store.display()
-            );
+            println!("dropped {dropped} lapsed entries from `{store}`");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -173,9 +171,11 @@ fn instant_or_now(text: Option<&str>) -> Result<i64> {
     text.map_or_else(|| Ok(now()), parse_instant)
 }
 
-fn open_store(path: &std::path::Path) -> Result<FileStore> {
-    FileStore::open(path)
-        .with_context(|| format!("cannot open revocation store `{}`", path.display()))
+fn open_store(spec: &StoreSpec) -> Result<Arc<dyn RevocationStore>> {
+    if matches!(spec, StoreSpec::Memory) {
+        tracing::warn!("the `memory` store keeps nothing after this command exits");
+    }
+    Ok(crate::store::open(spec)?.revocations)
 }
 
 /// Reads `exp` from an unverified token, only to size the entry's lifetime.

@@ -3,9 +3,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
-use warden_blacklist::FileStore;
 use warden_policy::Policy;
 use warden_validator::{
     FixedClock, KeyFormat, KeySet, Request, SystemClock, ValidateOptions, Validator,
@@ -30,9 +29,10 @@ pub struct ValidateArgs {
     /// Read tokens from this file, one per line (`-` for stdin).
     #[arg(long, value_name = "FILE")]
     tokens: Option<PathBuf>,
-    /// Revocation journal to check tokens against.
-    #[arg(long, value_name = "FILE")]
-    store: Option<PathBuf>,
+    /// Revocation store to check tokens against, which also keeps the usage counts:
+    /// `file:PATH`, `redis://HOST:PORT/DB` or `memory`.
+    #[arg(long, value_name = "STORE")]
+    store: Option<crate::store::StoreSpec>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     format: OutputFormat,
@@ -147,10 +147,8 @@ fn build_validator(args: &ValidateArgs) -> Result<Validator> {
         Some(text) => builder.clock(Arc::new(FixedClock(parse_instant(text)?))),
         None => builder.clock(Arc::new(SystemClock)),
     };
-    if let Some(path) = &args.store {
-        let store = FileStore::open(path)
-            .with_context(|| format!("cannot open revocation store `{}`", path.display()))?;
-        builder = builder.revocations(Arc::new(store));
+    if let Some(spec) = &args.store {
+        builder = crate::store::attach(builder, spec)?;
     }
     let validator = builder.build()?;
     for warning in validator.warnings() {

@@ -234,7 +234,7 @@ fn revocation_survives_restart() {
 
     let revoke = warden(&["revoke", "--store", store, &valid]);
     assert_eq!(revoke.status.code(), Some(0), "{}", stderr(&revoke));
-    assert!(stdout(&revoke).contains("synced"), "{}", stdout(&revoke));
+    assert!(stdout(&revoke).contains("stored in"), "{}", stdout(&revoke));
 
     let output = validate(&["--store", store, &valid]);
     assert_eq!(output.status.code(), Some(1));
