@@ -163,6 +163,12 @@ impl TokenId {
         }
     }
 
+    /// Computes the identity of input that is not parsed at all, such as the first bytes of
+    /// an oversized token: the SHA-256 of the bytes.
+    pub fn of_bytes(bytes: &[u8]) -> Self {
+        TokenId(Sha256::digest(bytes).into())
+    }
+
     /// Wraps raw digest bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         TokenId(bytes)

@@ -61,19 +61,20 @@ impl TokenSource {
 impl Iterator for TokenSource {
     type Item = Result<String>;
 
-    /// Yields the next token; blank lines and lines starting with `#` are skipped.
+    /// Yields the next token; blank lines and lines starting with `#` are skipped. A line
+    /// that is not UTF-8 is passed on with replacement characters, so it is reported as
+    /// malformed instead of ending the batch.
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(argument) = self.arguments.next() {
             return Some(Ok(argument));
         }
-        let mut line = String::new();
         loop {
-            line.clear();
-            match self.lines.read_line(&mut line) {
-                Ok(0) => return None,
-                Ok(read) => {
-                    self.progress.inc(read as u64);
-                    let token = line.trim();
+            match read_line_capped(&mut self.lines, MAX_LINE_BYTES) {
+                Ok(None) => return None,
+                Ok(Some((line, consumed))) => {
+                    self.progress.inc(consumed);
+                    let text = String::from_utf8_lossy(&line);
+                    let token = text.trim();
                     if !token.is_empty() && !token.starts_with('#') {
                         return Some(Ok(token.to_owned()));
                     }
@@ -82,6 +83,38 @@ impl Iterator for TokenSource {
                     return Some(Err(anyhow::Error::new(error).context("cannot read tokens")));
                 }
             }
+        }
+    }
+}
+
+/// Longest line kept in memory, in bytes. Longer lines are cut there, which still exceeds
+/// any sensible `max_token_length`, so they are reported as too long.
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Reads one line, keeping at most `cap` bytes of it; returns the kept bytes and the
+/// number of bytes consumed, or `None` at the end of input.
+fn read_line_capped(
+    reader: &mut dyn BufRead,
+    cap: usize,
+) -> std::io::Result<Option<(Vec<u8>, u64)>> {
+    let mut line = Vec::new();
+    let mut consumed = 0_u64;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok((consumed > 0).then_some((line, consumed)));
+        }
+        let (chunk, found_newline) = match buffer.iter().position(|byte| *byte == b'\n') {
+            Some(index) => (buffer.get(..index).unwrap_or_default(), true),
+            None => (buffer, false),
+        };
+        let room = cap.saturating_sub(line.len());
+        line.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
+        let used = chunk.len() + usize::from(found_newline);
+        reader.consume(used);
+        consumed += used as u64;
+        if found_newline {
+            return Ok(Some((line, consumed)));
         }
     }
 }

@@ -32,7 +32,7 @@ pub struct RevokeArgs {
     #[arg(long, value_name = "KID")]
     kid: Option<String>,
     /// Issuer that `--jti` or `--sub` belongs to; without it any issuer matches.
-    #[arg(long, value_name = "ISSUER")]
+    #[arg(long, value_name = "ISSUER", conflicts_with_all = ["token", "kid"])]
     iss: Option<String>,
     /// With `--sub`: tokens issued before this time are revoked (RFC 3339 or Unix seconds).
     #[arg(long, value_name = "TIME")]
@@ -78,10 +78,21 @@ pub fn run_revoke(args: RevokeArgs) -> Result<ExitCode> {
         }
         (None, None) => None,
     };
+    if let Some(expiry) = explicit_expiry.filter(|expiry| *expiry <= revoked_at) {
+        bail!(
+            "the entry would lapse at {}, which is not in the future",
+            format_instant(expiry)
+        );
+    }
     let (target, expires_at) = if let Some(token) = &args.token {
         let compact =
             CompactToken::parse(token).context("cannot revoke: the token is malformed")?;
-        let expiry = explicit_expiry.or_else(|| token_expiry(&compact));
+        let token_exp = token_expiry(&compact)?;
+        // The entry must last at least as long as the token, whatever `--ttl` says.
+        let expiry = match (explicit_expiry, token_exp) {
+            (Some(explicit), Some(exp)) => Some(explicit.max(exp)),
+            (explicit, exp) => explicit.or(exp),
+        };
         (
             Target::Token {
                 hash: *compact.id().as_bytes(),
@@ -126,7 +137,7 @@ pub fn run_revoke(args: RevokeArgs) -> Result<ExitCode> {
     } else {
         bail!("nothing to revoke; give a TOKEN, `--jti`, `--sub` or `--kid`");
     };
-    let store = open_store(&args.store)?;
+    let store = open_store(&args.store, true)?;
     store.revoke(Revocation::new(target.clone(), revoked_at, expires_at))?;
     let lasting = expires_at.map_or_else(
         || "with no expiry".to_owned(),
@@ -144,7 +155,7 @@ pub fn run_revoke(args: RevokeArgs) -> Result<ExitCode> {
 pub fn run_blacklist(command: BlacklistCommand) -> Result<ExitCode> {
     match command {
         BlacklistCommand::List { store, now: at } => {
-            let entries = open_store(&store)?.list(instant_or_now(at.as_deref())?)?;
+            let entries = open_store(&store, false)?.list(instant_or_now(at.as_deref())?)?;
             let mut output = std::io::stdout().lock();
             for entry in &entries {
                 let until = entry
@@ -160,7 +171,13 @@ pub fn run_blacklist(command: BlacklistCommand) -> Result<ExitCode> {
             eprintln!("{} live entries", entries.len());
         }
         BlacklistCommand::Purge { store, now: at } => {
-            let dropped = open_store(&store)?.purge(instant_or_now(at.as_deref())?)?;
+            let at = instant_or_now(at.as_deref())?;
+            if at > now() {
+                bail!(
+                    "`--now` is in the future; purging then would drop entries that are still live"
+                );
+            }
+            let dropped = open_store(&store, false)?.purge(at)?;
             println!("dropped {dropped} lapsed entries from `{store}`");
         }
     }
@@ -171,18 +188,22 @@ fn instant_or_now(text: Option<&str>) -> Result<i64> {
     text.map_or_else(|| Ok(now()), parse_instant)
 }
 
-fn open_store(spec: &StoreSpec) -> Result<Arc<dyn RevocationStore>> {
+fn open_store(spec: &StoreSpec, create: bool) -> Result<Arc<dyn RevocationStore>> {
     if matches!(spec, StoreSpec::Memory) {
         tracing::warn!("the `memory` store keeps nothing after this command exits");
     }
-    Ok(crate::store::open(spec)?.revocations)
+    Ok(crate::store::open(spec, create)?.revocations)
 }
 
-/// Reads `exp` from an unverified token, only to size the entry's lifetime.
-fn token_expiry(compact: &CompactToken<'_>) -> Option<i64> {
-    let payload = compact.decode_payload().ok()?;
-    let claims = Claims::from_json(&payload).ok()?;
-    claims.exp.map(|exp| exp.as_secs().saturating_add(1))
+/// Reads `exp` from an unverified token, only to size the entry's lifetime. A payload that
+/// does not parse is an error: such a token was probably damaged in copying, and its
+/// identity would never match the real token.
+fn token_expiry(compact: &CompactToken<'_>) -> Result<Option<i64>> {
+    let claims = compact
+        .decode_payload()
+        .and_then(|payload| Claims::from_json(&payload))
+        .context("cannot revoke: the token's payload is not valid claims JSON; check the token or revoke by `--jti`")?;
+    Ok(claims.exp.map(|exp| exp.as_secs().saturating_add(1)))
 }
 
 fn describe(target: &Target) -> String {

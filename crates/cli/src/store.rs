@@ -72,9 +72,18 @@ pub struct Stores {
 }
 
 /// Opens the store; a file store replays its journal, a Redis store connects on first use.
-pub fn open(spec: &StoreSpec) -> Result<Stores> {
+///
+/// With `create` false, a missing journal is an error, so a mistyped path cannot check
+/// tokens against a new, empty revocation list.
+pub fn open(spec: &StoreSpec, create: bool) -> Result<Stores> {
     let stores = match spec {
         StoreSpec::File(path) => {
+            if !create && !path.exists() {
+                anyhow::bail!(
+                    "revocation store `{}` does not exist; check the path, or create it with `warden revoke`",
+                    path.display()
+                );
+            }
             let store = FileStore::open(path)
                 .with_context(|| format!("cannot open revocation store `{}`", path.display()))?;
             let store = Arc::new(store);
@@ -100,7 +109,7 @@ pub fn open(spec: &StoreSpec) -> Result<Stores> {
 
 /// Opens the store and gives it to the validator being built.
 pub fn attach(builder: ValidatorBuilder, spec: &StoreSpec) -> Result<ValidatorBuilder> {
-    let stores = open(spec)?;
+    let stores = open(spec, false)?;
     let mut builder = builder.revocations(stores.revocations);
     if let Some(usage) = stores.usage {
         builder = builder.usage(usage);

@@ -125,6 +125,9 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
     }
     tokens.finish();
     output.flush()?;
+    if total == 0 {
+        anyhow::bail!("no tokens were read; an empty input is not a pass");
+    }
     tracing::info!(total, denied, "validation finished");
     Ok(if denied == 0 {
         ExitCode::SUCCESS
@@ -142,6 +145,11 @@ fn build_validator(args: &ValidateArgs) -> Result<Validator> {
             "`--key` is required unless the policy lists `issuers` with their own keys"
         ),
     };
+    if args.store.is_some() && policy.rules.revocation.is_none() {
+        tracing::warn!(
+            "`--store` is given but the policy has no `revocation` rule, so revocations are not checked"
+        );
+    }
     let mut builder = Validator::builder(policy, keys);
     builder = match &args.now {
         Some(text) => builder.clock(Arc::new(FixedClock(parse_instant(text)?))),

@@ -230,7 +230,17 @@ fn revocation_survives_restart() {
     let store = dir.path().join("revoked.journal");
     let store = store.to_str().unwrap();
     let valid = token("valid");
-    assert_eq!(validate(&["--store", store, &valid]).status.code(), Some(0));
+    let missing = validate(&["--store", store, &valid]);
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "a missing journal must not read as empty"
+    );
+    assert!(
+        stderr(&missing).contains("does not exist"),
+        "{}",
+        stderr(&missing)
+    );
 
     let revoke = warden(&["revoke", "--store", store, &valid]);
     assert_eq!(revoke.status.code(), Some(0), "{}", stderr(&revoke));
@@ -281,4 +291,115 @@ fn output_never_shows_token_or_secret() {
         assert!(!text.contains(segment), "output contains a token segment");
     }
     assert!(!text.contains(make_examples::EXAMPLE_SECRET));
+}
+
+#[test]
+fn empty_input_is_not_a_pass() {
+    let mut args: Vec<&str> = VALIDATE.to_vec();
+    args.push(NOW);
+    let output = warden_with_stdin(&args, Some("# only a comment\n\n"));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("no tokens were read"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn bad_line_does_not_end_batch() {
+    let input = format!("\u{FFFD}not-utf8\n{}\n", token("valid"));
+    let mut bytes = input.into_bytes();
+    bytes.splice(0..3, [0xff, 0xfe]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.txt");
+    std::fs::write(&file, bytes).unwrap();
+    let output = validate(&["--tokens", file.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert_eq!(
+        text.lines()
+            .filter(|line| line.starts_with("token "))
+            .count(),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("token.malformed"));
+    assert!(text.contains(": allow"));
+}
+
+#[test]
+fn revoke_rejects_lapsed_lifetimes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("revoked.journal");
+    let store = store.to_str().unwrap();
+    for args in [
+        vec![
+            "revoke",
+            "--store",
+            store,
+            "--jti",
+            "j1",
+            "--until",
+            "2020-01-01T00:00:00Z",
+        ],
+        vec!["revoke", "--store", store, "--jti", "j1", "--ttl", "0s"],
+    ] {
+        let output = warden(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&output).contains("not in the future"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    let purge = warden(&[
+        "blacklist",
+        "purge",
+        "--store",
+        store,
+        "--now",
+        "2099-01-01T00:00:00Z",
+    ]);
+    assert_eq!(purge.status.code(), Some(2));
+}
+
+#[test]
+fn token_entry_outlives_short_ttl() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("revoked.journal");
+    let store = store.to_str().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let claims = serde_json::json!({"sub": "alice", "iat": now, "exp": now + 86_400});
+    let key =
+        jsonwebtoken::EncodingKey::from_secret(make_examples::EXAMPLE_SECRET.as_bytes()).unwrap();
+    let fresh = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+    let output = warden(&["revoke", "--store", store, "--ttl", "1s", &fresh]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let later = (now + 3_600).to_string();
+    let listed = warden(&["blacklist", "list", "--store", store, "--now", &later]);
+    assert_eq!(
+        stdout(&listed).lines().count(),
+        1,
+        "a 1s TTL shortened the entry: {}",
+        stdout(&listed)
+    );
+}
+
+#[test]
+fn damaged_token_is_not_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("revoked.journal");
+    let valid = token("valid");
+    let (header, rest) = valid.split_once('.').unwrap();
+    let damaged = format!("{header}.{}", &rest[1..]);
+    let output = warden(&["revoke", "--store", store.to_str().unwrap(), &damaged]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("payload is not valid claims JSON"),
+        "{}",
+        stderr(&output)
+    );
 }

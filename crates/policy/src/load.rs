@@ -44,6 +44,9 @@ impl Policy {
 
     /// Parses and checks policy YAML; `origin` names the document in errors.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Policy, PolicyError> {
+        // Editors on some platforms save UTF-8 with a byte order mark, which YAML parsers
+        // would read as part of the first key.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let policy: Policy = serde_yaml::from_str(text).map_err(|error| invalid(origin, &error))?;
         check_references(&policy).map_err(|(path, message)| {
             let (line, column) = crate::lint::locate(text, &path);
@@ -201,6 +204,14 @@ mod tests {
                 "listed twice",
             ),
             ("version: 1\n", "missing field `algorithms`"),
+            (
+                "version: 1\nalgorithms: [HS256]\nrules:\n  expiry:\n",
+                "has no value",
+            ),
+            (
+                "version: 1\nalgorithms: [HS256]\nrules:\n  expiry: ~\n",
+                "has no value",
+            ),
             ("- just\n- a list\n", "invalid type"),
         ];
         for (yaml, expected) in cases {

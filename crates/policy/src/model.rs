@@ -40,10 +40,10 @@ pub struct Policy {
     pub max_token_length: usize,
     /// Trusted issuers, each with its own keys; when present, a token from any other
     /// issuer is denied.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub issuers: Option<Vec<IssuerConfig>>,
     /// Role definitions: the permissions and resources each role grants.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub roles: Option<BTreeMap<String, RoleDefinition>>,
     /// The claim rules; a rule that is not listed does not run.
     #[serde(default)]
@@ -141,55 +141,79 @@ fn positive_usize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     /// Deny tokens found in the revocation list.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub revocation: Option<SeverityOnly>,
     /// Deny tokens whose `exp` has passed.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub expiry: Option<ExpiryRule>,
     /// Deny tokens whose `nbf` is still ahead.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub not_before: Option<SeverityOnly>,
     /// Deny tokens whose `iat` is in the future.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub issued_in_future: Option<SeverityOnly>,
     /// Flag tokens issued longer ago than `max`.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub max_age: Option<MaxAgeRule>,
     /// Flag tokens whose lifetime `exp - iat` is longer than `max`.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub max_lifetime: Option<MaxAgeRule>,
     /// Flag tokens that expire further ahead than `max`.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub max_time_to_expiry: Option<MaxAgeRule>,
     /// Flag impossible time claims: `nbf` after `exp`, or `exp` before `iat`.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub time_consistency: Option<SeverityOnly>,
     /// Expected `typ` header values, compared case-insensitively.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub typ: Option<TypRule>,
     /// Flag headers that carry or point to keys (`jwk`, `jku`, `x5u`, `x5c`).
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub embedded_keys: Option<SeverityOnly>,
     /// Flag `kid` values that look like injection or path traversal.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub suspicious_kid: Option<SeverityOnly>,
     /// Roles a token may carry.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub allowed_roles: Option<AllowedRolesRule>,
     /// Flag role values that differ from their normal form, such as `Admin` or `admin `.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub role_normal_form: Option<SeverityOnly>,
     /// Permissions must match one of these patterns.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub permission_patterns: Option<PermissionPatternsRule>,
     /// Permission combinations no token may hold together.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub forbidden_permissions: Option<ForbiddenPermissionsRule>,
     /// Permissions and resources must be granted by the token's roles in `roles`.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub privileges: Option<SeverityOnly>,
     /// Checks on any claim, by dotted path.
     #[serde(default)]
     pub custom: Vec<CustomClaimRule>,
     /// Claims every token must carry.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub required_claims: Option<RequiredClaimsRule>,
     /// Allowed `iss` values.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub issuer: Option<AllowListRule>,
     /// Allowed `aud` values; a token passes when any of its audiences is listed.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub audience: Option<AllowListRule>,
     /// Role names that deserve a second look, compared in normal form.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub suspicious_roles: Option<SuspiciousRolesRule>,
     /// Upper bound on the number of permissions.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub max_permissions: Option<MaxPermissionsRule>,
     /// Tokens must carry a `jti`.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub jti_required: Option<SeverityOnly>,
     /// Per-token usage thresholds.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub usage: Option<UsageRule>,
     /// What happens when the revocation or usage store cannot answer.
+    #[serde(default, deserialize_with = "crate::values::settings")]
     pub store_unavailable: Option<SeverityOnly>,
 }
 

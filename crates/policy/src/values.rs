@@ -404,3 +404,18 @@ impl JsonSchema for RuleId {
         json_schema!({ "type": "string", "pattern": "^[a-z0-9_.-]{1,64}$" })
     }
 }
+
+/// Deserialises a present key into `Some`, rejecting an empty value (`expiry:` or
+/// `expiry: ~`), which would otherwise read as "rule absent" and silently turn it off.
+pub(crate) fn settings<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    match Option::<T>::deserialize(deserializer)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(serde::de::Error::custom(
+            "this key has no value; write `{}` to use the defaults, or remove the key to turn it off",
+        )),
+    }
+}

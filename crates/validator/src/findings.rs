@@ -22,7 +22,7 @@ impl Findings {
             code,
             severity,
             rule: rule.into(),
-            message,
+            message: one_line(message),
         });
     }
 
@@ -40,6 +40,23 @@ impl Findings {
             .iter()
             .any(|finding| finding.severity == Severity::Error)
     }
+}
+
+/// Escapes control characters, so a message stays on one line and token-supplied text
+/// cannot forge output lines or send terminal escape sequences.
+pub(crate) fn one_line(text: String) -> String {
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|character| {
+            if character.is_control() {
+                character.escape_default().to_string()
+            } else {
+                character.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Checks recorded for an explanation; records nothing unless enabled, so the strings are

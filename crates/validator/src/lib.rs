@@ -48,5 +48,5 @@ pub use keys::{
     KeyError, KeyFormat, KeySet, MIN_JWK_SECRET_LEN, MIN_RSA_BITS, VerificationKey, jwk_key,
 };
 pub use report::{Check, Code, Decision, Finding, Report};
-pub use signature::verify_signature;
+pub use signature::{Verified, verify_signature};
 pub use validator::{Request, SetupError, ValidateOptions, Validator, ValidatorBuilder};

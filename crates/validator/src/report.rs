@@ -266,7 +266,11 @@ impl fmt::Display for Report {
             .as_ref()
             .and_then(|claims| claims.sub.as_deref())
         {
-            write!(f, " (sub `{subject}`)")?;
+            write!(
+                f,
+                " (sub `{}`)",
+                crate::findings::one_line(subject.to_owned())
+            )?;
         }
         if let Some(checks) = &self.checks {
             write!(f, "\n  checked at {}", format_time(self.checked_at))?;
@@ -280,7 +284,9 @@ impl fmt::Display for Report {
                 write!(
                     f,
                     "\n  {outcome} [{}]{claim}: expected {}, found {}",
-                    check.rule, check.expected, check.actual
+                    check.rule,
+                    crate::findings::one_line(check.expected.clone()),
+                    crate::findings::one_line(check.actual.clone())
                 )?;
             }
         }

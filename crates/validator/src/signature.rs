@@ -12,19 +12,19 @@ use crate::report::{Code, Finding};
 /// type, canonical base64url in the signature and payload segments, then the signature
 /// itself. The payload is decoded but never parsed.
 ///
-/// Returns the verified header, or the first failing check as an error finding. This is
+/// Returns the verified header and payload, or the first failing check as an error finding. This is
 /// the signature layer that [`Validator::validate`] runs before any claim rule.
 pub fn verify_signature(
     compact: &CompactToken<'_>,
     keys: &KeySet,
     allowed: &Algorithms,
     provider: &CryptoProvider,
-) -> Result<Header, Finding> {
+) -> Result<Verified, Finding> {
     let fail = |code: Code, rule: &'static str, message: String| Finding {
         code,
         severity: Severity::Error,
         rule: rule.into(),
-        message,
+        message: crate::findings::one_line(message),
     };
     let header = compact
         .decode_header()
@@ -46,21 +46,41 @@ pub fn verify_signature(
         .map_err(|error| fail(Code::TokenMalformed, "format", error.to_string()))?;
     // The signature covers the segment text, not the payload bytes, so the text must be
     // canonical too: otherwise several signed texts could decode to one payload.
-    compact
+    let payload = compact
         .decode_payload()
         .map_err(|error| fail(Code::TokenMalformed, "format", error.to_string()))?;
     let message = compact.signing_input().as_bytes();
-    if !candidates
-        .iter()
-        .any(|key| signature_verifies(provider, key, algorithm, message, &signature))
-    {
+    let Some(key) = candidates
+        .into_iter()
+        .find(|key| signature_verifies(provider, key, algorithm, message, &signature))
+    else {
         return Err(fail(
             Code::SignatureInvalid,
             "signature",
             format!("{algorithm} signature does not verify"),
         ));
-    }
-    Ok(header)
+    };
+    // Revocation by key id must match the key that verified, not only what the header
+    // claims: a token that omits `kid` is still signed by a known key.
+    let key_id = key.kid().map(str::to_owned).or_else(|| header.kid.clone());
+    Ok(Verified {
+        header,
+        payload,
+        key_id,
+    })
+}
+
+/// A token whose signature verified.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Verified {
+    /// The verified header.
+    pub header: Header,
+    /// The decoded payload bytes, not yet parsed.
+    pub payload: Vec<u8>,
+    /// Id of the key that verified the signature, or the header's `kid` when that key has
+    /// none.
+    pub key_id: Option<String>,
 }
 
 fn check_algorithm(header: &Header, allowed: &Algorithms) -> Result<Algorithm, (Code, String)> {

@@ -124,9 +124,13 @@ impl ValidatorBuilder {
 
     /// Loads issuer keys, checks the setup and builds the validator.
     pub fn build(self) -> Result<Validator, SetupError> {
-        let provider = CryptoProvider::try_get_default().ok_or(SetupError::NoCryptoBackend)?;
+        let provider = crypto_provider().ok_or(SetupError::NoCryptoBackend)?;
         let issuers = load_issuers(&self.policy)?;
         let mut warnings = self.keys.warnings().to_vec();
+        if self.policy.rules.expiry.is_none() {
+            warnings
+                .push("the policy has no `expiry` rule, so expired tokens are allowed".to_owned());
+        }
         if issuers.is_empty() {
             if self.keys.is_empty() {
                 return Err(SetupError::NoKeys);
@@ -169,6 +173,20 @@ impl ValidatorBuilder {
             warnings,
         })
     }
+}
+
+/// Returns jsonwebtoken's process-wide crypto provider. When both backend features are on,
+/// jsonwebtoken picks neither, so aws-lc-rs is installed as the default.
+fn crypto_provider() -> Option<&'static CryptoProvider> {
+    if let Some(provider) = CryptoProvider::try_get_default() {
+        return Some(provider);
+    }
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        // Another thread may install one first; either way a provider is then in place.
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    }
+    CryptoProvider::try_get_default()
 }
 
 fn load_issuers(policy: &Policy) -> Result<Vec<Issuer>, SetupError> {
@@ -279,11 +297,12 @@ impl Validator {
         let mut trace = Trace::new(options.explain);
         let (token_id, verified) = self.verify(token, &mut findings, &mut trace);
         let (header, claims) = match verified {
-            Some((header, claims)) => {
+            Some((header, claims, key_id)) => {
                 let context = Context {
                     validator: self,
                     header: &header,
                     claims: &claims,
+                    key_id: key_id.as_deref(),
                     token_id,
                     now,
                 };
@@ -339,7 +358,10 @@ impl Validator {
         token: &str,
         findings: &mut Findings,
         trace: &mut Trace,
-    ) -> (TokenId, Option<(Header, Claims)>) {
+    ) -> (TokenId, Option<(Header, Claims, Option<String>)>) {
+        // Surrounding white space is not part of a compact token, so it neither counts
+        // against the limit nor changes the token's identity.
+        let token = token.trim_ascii();
         let max_length = self.policy.max_token_length;
         let within_limit = token.len() <= max_length;
         trace.record("max_token_length", within_limit, || {
@@ -350,7 +372,7 @@ impl Validator {
             )
         });
         if !within_limit {
-            let id = TokenId::of_input(token.get(..max_length).unwrap_or_default());
+            let id = TokenId::of_bytes(token.as_bytes().get(..max_length).unwrap_or_default());
             let message = format!(
                 "token is {} bytes, over the {max_length}-byte limit",
                 token.len()
@@ -387,7 +409,7 @@ impl Validator {
         compact: &CompactToken<'_>,
         findings: &mut Findings,
         trace: &mut Trace,
-    ) -> Option<(Header, Claims)> {
+    ) -> Option<(Header, Claims, Option<String>)> {
         let claims = self.decode_claims(compact, findings)?;
         let issuer = self
             .issuers
@@ -431,9 +453,9 @@ impl Validator {
         claims: Option<Claims>,
         findings: &mut Findings,
         trace: &mut Trace,
-    ) -> Option<(Header, Claims)> {
-        let header = match verify_signature(compact, keys, algorithms, self.provider) {
-            Ok(header) => header,
+    ) -> Option<(Header, Claims, Option<String>)> {
+        let verified = match verify_signature(compact, keys, algorithms, self.provider) {
+            Ok(verified) => verified,
             Err(finding) => {
                 trace.record(finding.rule.clone(), false, || {
                     (
@@ -451,14 +473,16 @@ impl Validator {
             (
                 Some("alg".to_owned()),
                 format!("one of {} with a valid signature", allowed.join(", ")),
-                header.alg.clone(),
+                verified.header.alg.clone(),
             )
         });
         let claims = match claims {
             Some(claims) => claims,
-            None => self.decode_claims(compact, findings)?,
+            None => Claims::from_json(&verified.payload)
+                .map_err(|error| findings.error(format_code(&error), "format", error.to_string()))
+                .ok()?,
         };
-        Some((header, claims))
+        Some((verified.header, claims, verified.key_id))
     }
 
     fn decode_claims(&self, compact: &CompactToken<'_>, findings: &mut Findings) -> Option<Claims> {

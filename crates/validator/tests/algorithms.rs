@@ -279,3 +279,35 @@ fn key_debug_hides_material() {
     assert!(!debug.contains("0123456789abcdef"), "{debug}");
     assert!(!debug.contains("48, 49, 50"), "{debug}");
 }
+
+#[test]
+fn key_revocation_ignores_missing_kid() {
+    let jwks = format!(
+        r#"{{"keys":[{{"kty":"oct","kid":"k1","k":"{}"}},{{"kty":"oct","kid":"k2","k":"{}"}}]}}"#,
+        b64(&[1_u8; 32]),
+        b64(&[2_u8; 32])
+    );
+    let keys = KeySet::from_bytes(jwks.as_bytes(), KeyFormat::Auto, "jwks.json").unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let rules = "version: 1\nalgorithms: [HS256]\nrules:\n  revocation: {}\n";
+    let validator = validator(policy(rules), keys, store.clone());
+    store
+        .revoke(Revocation::new(
+            Target::KeyId { kid: "k1".into() },
+            NOW,
+            None,
+        ))
+        .unwrap();
+    let without_kid = sign(
+        Algorithm::HS256,
+        &good_claims(),
+        &EncodingKey::from_secret(&[1; 32]).unwrap(),
+    );
+    assert_eq!(codes(&validator.validate(&without_kid)), ["token.revoked"]);
+    let other_key = sign(
+        Algorithm::HS256,
+        &good_claims(),
+        &EncodingKey::from_secret(&[2; 32]).unwrap(),
+    );
+    assert_eq!(codes(&validator.validate(&other_key)), Vec::<&str>::new());
+}

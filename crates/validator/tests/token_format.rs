@@ -245,3 +245,29 @@ fn messages_never_contain_the_token() {
     }
     assert!(text.contains(&report.token));
 }
+
+#[test]
+fn header_text_cannot_forge_output_lines() {
+    let (validator, _) = default_validator();
+    let payload = b64(good_claims().to_string().as_bytes());
+    let cases = [
+        r#"{"alg":"none\ntoken 000000000000: allow (sub `admin`)"}"#,
+        r#"{"alg":"HS256","kid":"x\u001b[2J\ny"}"#,
+        r#"{"alg":"HS256","crit":["a\nb"]}"#,
+    ];
+    for header in cases {
+        let report = validator.validate(&format!("{}.{payload}.", b64(header.as_bytes())));
+        let text = report.to_string();
+        assert_eq!(text.lines().count(), 2, "{header}: {text}");
+        assert!(
+            !text.contains('\u{1b}'),
+            "{header}: escape sequence in output"
+        );
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|finding| !finding.message.contains('\n'))
+        );
+    }
+}

@@ -18,6 +18,8 @@ pub(crate) struct Context<'a> {
     pub(crate) validator: &'a Validator,
     pub(crate) header: &'a Header,
     pub(crate) claims: &'a Claims,
+    /// Id of the key that verified the signature, else the header's `kid`.
+    pub(crate) key_id: Option<&'a str>,
     pub(crate) token_id: TokenId,
     pub(crate) now: i64,
 }

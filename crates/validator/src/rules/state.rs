@@ -24,7 +24,7 @@ pub(super) fn check_revocation(context: &Context<'_>, findings: &mut Findings, t
         subject: claims.sub.as_deref(),
         jti: claims.jti.as_deref(),
         issued_at: claims.iat.map(NumericDate::as_secs),
-        key_id: context.header.kid.as_deref(),
+        key_id: context.key_id,
     };
     match context.validator.revocations().check(&facts, context.now) {
         Ok(Some(entry)) => {
@@ -139,11 +139,20 @@ pub(super) fn check_usage(context: &Context<'_>, findings: &mut Findings, trace:
         (None, limits.join(", "), format!("{uses} uses{within}"))
     });
     if let Some(limit) = denied {
-        let message = format!("{scope} used {uses} times{within}, over the limit of {limit}");
+        let message = format!(
+            "{scope} used {uses} {}{within}, over the limit of {limit}",
+            times(uses)
+        );
         findings.add(Code::UsageExceeded, Severity::Error, "usage", message);
     } else if let Some(limit) = warned {
-        let message =
-            format!("{scope} used {uses} times{within}, over the warning threshold of {limit}");
+        let message = format!(
+            "{scope} used {uses} {}{within}, over the warning threshold of {limit}",
+            times(uses)
+        );
         findings.add(Code::UsageExceeded, Severity::Warning, "usage", message);
     }
+}
+
+fn times(count: u64) -> &'static str {
+    if count == 1 { "time" } else { "times" }
 }
