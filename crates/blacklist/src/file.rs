@@ -82,6 +82,9 @@ impl FileStore {
             .create(true)
             .open(&path)
             .map_err(|source| io_error(&path, source))?;
+        // Compaction renames a new file over the path; resolving a symlink first keeps it
+        // pointing at the one journal instead of being replaced by a regular file.
+        let path = std::fs::canonicalize(&path).map_err(|source| io_error(&path, source))?;
         let store = FileStore {
             path,
             index: MemoryStore::new(),
@@ -133,6 +136,8 @@ impl FileStore {
         let temporary = self.path.with_extension("compact.tmp");
         let write = || -> std::io::Result<File> {
             let mut file = File::create(&temporary)?;
+            // The rewritten journal keeps the original's permissions, such as 0600.
+            file.set_permissions(journal.file.metadata()?.permissions())?;
             file.write_all(text.as_bytes())?;
             file.sync_all()?;
             std::fs::rename(&temporary, &self.path)?;
@@ -632,5 +637,52 @@ mod tests {
         drop(file);
         let store = FileStore::open(&path).unwrap();
         assert_eq!(store.increment(&key, 0, None, None).unwrap(), 2);
+    }
+}
+
+#[cfg(all(test, unix))]
+mod permission_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::Target;
+
+    #[test]
+    fn compaction_keeps_mode_and_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.journal");
+        let link = dir.path().join("link.journal");
+        std::fs::write(&real, b"").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let store = FileStore::open(&link).unwrap();
+        store
+            .revoke(Revocation::new(
+                Target::Token { hash: [9; 32] },
+                0,
+                Some(1_000),
+            ))
+            .unwrap();
+        store.compact(10).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "link was replaced"
+        );
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let facts = TokenFacts {
+            token_hash: [9; 32],
+            ..TokenFacts::default()
+        };
+        assert!(
+            FileStore::open(&link)
+                .unwrap()
+                .check(&facts, 10)
+                .unwrap()
+                .is_some()
+        );
     }
 }

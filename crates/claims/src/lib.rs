@@ -37,3 +37,4 @@ pub use compact::{CompactToken, TokenId, decode_segment};
 pub use error::{FormatError, Part};
 pub use header::Header;
 pub use numeric_date::{NumericDate, NumericDateError};
+pub use strict_json::parse_strict;

@@ -201,3 +201,26 @@ fn json_error(part: crate::Part, error: &serde_json::Error) -> crate::FormatErro
         None => crate::FormatError::Json { part, reason: text },
     }
 }
+
+/// Parses any JSON document, rejecting a member name repeated in one object at any depth.
+///
+/// Used for key files as well as tokens: a JWK with two `kty` or two `k` members has no
+/// single meaning, so it is refused rather than read as its last value.
+pub fn parse_strict(json: &[u8]) -> Result<Value, String> {
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let StrictValue(value) =
+        StrictValue::deserialize(&mut deserializer).map_err(|error| clean(&error))?;
+    deserializer.end().map_err(|error| clean(&error))?;
+    Ok(value)
+}
+
+fn clean(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.strip_prefix(DUPLICATE_PREFIX) {
+        Some(rest) => format!(
+            "duplicate member `{}`",
+            rest.rsplit_once(" at line ").map_or(rest, |(name, _)| name)
+        ),
+        None => text,
+    }
+}

@@ -47,6 +47,12 @@ impl Policy {
         // Editors on some platforms save UTF-8 with a byte order mark, which YAML parsers
         // would read as part of the first key.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        check_size(text).map_err(|message| PolicyError::Invalid {
+            origin: origin.to_owned(),
+            line: 0,
+            column: 0,
+            message,
+        })?;
         let policy: Policy = serde_yaml::from_str(text).map_err(|error| invalid(origin, &error))?;
         check_references(&policy).map_err(|(path, message)| {
             let (line, column) = crate::lint::locate(text, &path);
@@ -59,6 +65,50 @@ impl Policy {
         })?;
         Ok(policy)
     }
+}
+
+/// Largest policy accepted, in bytes; real policies are a few kilobytes.
+const MAX_POLICY_BYTES: usize = 1 << 20;
+
+/// Deepest bracket nesting accepted; the policy schema needs fewer than ten levels, and the
+/// YAML parser slows down sharply on documents nested thousands deep.
+const MAX_FLOW_DEPTH: usize = 64;
+
+/// Rejects documents too large or too deeply nested to be policies before parsing them.
+fn check_size(text: &str) -> Result<(), String> {
+    if text.len() > MAX_POLICY_BYTES {
+        return Err(format!(
+            "policy is {} bytes, more than the {MAX_POLICY_BYTES}-byte limit",
+            text.len()
+        ));
+    }
+    let mut depth = 0_usize;
+    for character in text.chars() {
+        match character {
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Err(format!(
+                        "policy nests brackets more than {MAX_FLOW_DEPTH} levels deep"
+                    ));
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let deepest_indent = text
+        .lines()
+        .map(|line| line.len() - line.trim_start_matches(' ').len())
+        .max()
+        .unwrap_or(0);
+    if deepest_indent > 2 * MAX_FLOW_DEPTH {
+        return Err(format!(
+            "policy indents more than {} spaces deep",
+            2 * MAX_FLOW_DEPTH
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that need more than one part of the policy; returns the key path of the
@@ -242,6 +292,17 @@ mod tests {
         let (line, _, message) = error_of(yaml);
         assert_eq!(line, 4);
         assert!(message.contains("used twice"), "{message}");
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected_quickly() {
+        let deep = format!(
+            "version: 1\nalgorithms: [HS256]\nname: {}x{}\n",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        let error = Policy::from_yaml_str(&deep, "deep.yaml").unwrap_err();
+        assert!(error.to_string().contains("more than 64 levels"), "{error}");
     }
 
     #[test]

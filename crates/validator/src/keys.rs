@@ -410,8 +410,8 @@ fn jwk_set(text: &str, origin: &str) -> Result<KeySet, KeyError> {
         origin: origin.to_owned(),
         reason,
     };
-    let value: Value =
-        serde_json::from_str(text).map_err(|error| invalid(format!("invalid JSON: {error}")))?;
+    let value: Value = warden_claims::parse_strict(text.as_bytes())
+        .map_err(|error| invalid(format!("invalid JSON: {error}")))?;
     let Value::Object(object) = value else {
         return Err(invalid("a JWK set must be a JSON object".to_owned()));
     };

@@ -311,3 +311,13 @@ fn key_revocation_ignores_missing_kid() {
     );
     assert_eq!(codes(&validator.validate(&other_key)), Vec::<&str>::new());
 }
+
+#[test]
+fn jwk_with_duplicate_member_is_rejected() {
+    let k = b64(&[3_u8; 32]);
+    let jwks = format!(r#"{{"keys":[{{"kty":"oct","k":"{k}","kty":"RSA"}}]}}"#);
+    let error = KeySet::from_bytes(jwks.as_bytes(), KeyFormat::Auto, "jwks.json")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("duplicate member `kty`"), "{error}");
+}
