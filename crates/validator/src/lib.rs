@@ -35,11 +35,14 @@
 mod clock;
 mod der;
 mod findings;
+mod issue;
 mod keys;
+mod refresh;
 mod report;
 mod roca;
 mod rules;
 mod signature;
+mod signing;
 mod validator;
 
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -47,6 +50,9 @@ pub use jsonwebtoken::crypto::CryptoProvider;
 pub use keys::{
     KeyError, KeyFormat, KeySet, MIN_JWK_SECRET_LEN, MIN_RSA_BITS, VerificationKey, jwk_key,
 };
+pub use refresh::{RefreshError, Refresher};
 pub use report::{Check, Code, Decision, Finding, Report};
+pub use issue::{ISSUER_CLAIMS, IssueError, IssueRequest, IssuedToken, Issuer};
 pub use signature::verify_signature;
+pub use signing::{SigningError, SigningKey, SigningKeyKind};
 pub use validator::{Request, SetupError, ValidateOptions, Validator, ValidatorBuilder};
