@@ -37,6 +37,9 @@ mod der;
 mod findings;
 mod issue;
 mod keys;
+mod manager;
+#[cfg(feature = "tokio")]
+mod manager_async;
 mod refresh;
 mod report;
 mod roca;
@@ -50,6 +53,9 @@ pub use jsonwebtoken::crypto::CryptoProvider;
 pub use keys::{
     KeyError, KeyFormat, KeySet, MIN_JWK_SECRET_LEN, MIN_RSA_BITS, VerificationKey, jwk_key,
 };
+pub use manager::{BoxError, ManagerError, RefreshFn, TokenManager, unverified_expiry};
+#[cfg(feature = "tokio")]
+pub use manager_async::{AsyncTokenManager, RefreshSchedule};
 pub use refresh::{RefreshError, Refresher};
 pub use report::{Check, Code, Decision, Finding, Report};
 pub use issue::{ISSUER_CLAIMS, IssueError, IssueRequest, IssuedToken, Issuer};
