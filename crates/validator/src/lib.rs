@@ -46,6 +46,9 @@ mod roca;
 mod rules;
 mod signature;
 mod signing;
+mod storage;
+#[cfg(feature = "keyring")]
+mod storage_keyring;
 mod validator;
 
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -60,5 +63,10 @@ pub use refresh::{RefreshError, Refresher};
 pub use report::{Check, Code, Decision, Finding, Report};
 pub use issue::{ISSUER_CLAIMS, IssueError, IssueRequest, IssuedToken, Issuer};
 pub use signature::verify_signature;
+pub use storage::{
+    ClearReport, EnvTokenSource, FileTokenStore, StorageError, TokenLocations, TokenStorage,
+};
+#[cfg(feature = "keyring")]
+pub use storage_keyring::KeyringTokenStore;
 pub use signing::{SigningError, SigningKey, SigningKeyKind};
 pub use validator::{Request, SetupError, ValidateOptions, Validator, ValidatorBuilder};
