@@ -460,7 +460,12 @@ mod tests {
     fn try_revoke_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("revoked.journal");
-        assert!(FileStore::open(&path).unwrap().try_revoke(token(1)).unwrap());
+        assert!(
+            FileStore::open(&path)
+                .unwrap()
+                .try_revoke(token(1))
+                .unwrap()
+        );
         let reopened = FileStore::open(&path).unwrap();
         assert!(!reopened.try_revoke(token(1)).unwrap());
         assert!(reopened.check(&facts(1), 10).unwrap().is_some());

@@ -327,9 +327,12 @@ impl Issuer {
     pub(crate) fn is_reserved(&self, name: &str) -> bool {
         ISSUER_CLAIMS.contains(&name)
             || name.ends_with("_access")
-            || self.policy.roles.iter().flatten().any(|(_, definition)| {
-                definition.resources.contains_key(name)
-            })
+            || self
+                .policy
+                .roles
+                .iter()
+                .flatten()
+                .any(|(_, definition)| definition.resources.contains_key(name))
     }
 
     fn check_required(&self, claims: &Map<String, Value>) -> Result<(), IssueError> {
@@ -361,6 +364,12 @@ impl Issuer {
             .map_err(|error: jsonwebtoken::errors::Error| IssueError::Signing(error.to_string()))?;
         let mut header = jsonwebtoken::Header::new(algorithm);
         header.kid = self.key.kid().map(str::to_owned);
+        // The `typ` rule's first expected value, so the header passes that rule too.
+        if let Some(rule) = &self.policy.rules.typ
+            && let Some(typ) = rule.expected.iter().next()
+        {
+            header.typ = Some(typ.to_owned());
+        }
         jsonwebtoken::encode(&header, claims, self.key.encoding_key())
             .map_err(|error| IssueError::Signing(error.to_string()))
     }

@@ -52,6 +52,7 @@ mod storage_keyring;
 mod validator;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use issue::{ISSUER_CLAIMS, IssueError, IssueRequest, IssuedToken, Issuer};
 pub use jsonwebtoken::crypto::CryptoProvider;
 pub use keys::{
     KeyError, KeyFormat, KeySet, MIN_JWK_SECRET_LEN, MIN_RSA_BITS, VerificationKey, jwk_key,
@@ -61,12 +62,11 @@ pub use manager::{BoxError, ManagerError, RefreshFn, TokenManager, unverified_ex
 pub use manager_async::{AsyncTokenManager, RefreshSchedule};
 pub use refresh::{RefreshError, Refresher};
 pub use report::{Check, Code, Decision, Finding, Report};
-pub use issue::{ISSUER_CLAIMS, IssueError, IssueRequest, IssuedToken, Issuer};
 pub use signature::verify_signature;
+pub use signing::{SigningError, SigningKey, SigningKeyKind};
 pub use storage::{
     ClearReport, EnvTokenSource, FileTokenStore, StorageError, TokenLocations, TokenStorage,
 };
 #[cfg(feature = "keyring")]
 pub use storage_keyring::KeyringTokenStore;
-pub use signing::{SigningError, SigningKey, SigningKeyKind};
 pub use validator::{Request, SetupError, ValidateOptions, Validator, ValidatorBuilder};

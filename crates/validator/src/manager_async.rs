@@ -105,8 +105,7 @@ impl AsyncTokenManager {
         Fut: Future<Output = Result<String, BoxError>> + Send + 'static,
     {
         unverified_expiry(&token)?;
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| ManagerError::NoRuntime)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ManagerError::NoRuntime)?;
         let clock = TaskClock {
             unix_start: clock.now(),
             start: Instant::now(),

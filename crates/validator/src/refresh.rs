@@ -40,7 +40,9 @@ pub enum RefreshError {
         grace: warden_policy::Duration,
     },
     /// The token is not yet within its refresh window.
-    #[error("token {token} cannot be refreshed before {due_at} (Unix seconds), the start of its refresh window")]
+    #[error(
+        "token {token} cannot be refreshed before {due_at} (Unix seconds), the start of its refresh window"
+    )]
     NotYetDue {
         /// Identity prefix of the token.
         token: String,
@@ -135,7 +137,10 @@ impl Refresher {
         let leeway = i64::try_from(self.validator.policy().leeway.as_secs()).unwrap_or(0);
         let grace = i64::try_from(self.policy.grace.as_secs()).unwrap_or(0);
         // The entry outlives every moment at which the old token could still be accepted.
-        let keep_until = exp.saturating_add(grace).saturating_add(leeway).saturating_add(1);
+        let keep_until = exp
+            .saturating_add(grace)
+            .saturating_add(leeway)
+            .saturating_add(1);
         let revocation = Revocation::new(
             Target::Token {
                 hash: *report.token_id.as_bytes(),

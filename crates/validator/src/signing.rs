@@ -86,7 +86,9 @@ impl SigningKeyKind {
             SigningKeyKind::EcP384 => algorithm == Algorithm::ES384,
             SigningKeyKind::Hmac(len) => {
                 algorithm.family() == AlgorithmFamily::Hmac
-                    && algorithm.hmac_output_len().is_some_and(|minimum| len >= minimum)
+                    && algorithm
+                        .hmac_output_len()
+                        .is_some_and(|minimum| len >= minimum)
             }
             other => algorithm.family() == other.family(),
         }

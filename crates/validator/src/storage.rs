@@ -82,8 +82,13 @@ pub(crate) fn check_token(location: &str, token: &str) -> Result<(), StorageErro
     if token.is_empty() {
         return Err(invalid("the token is empty"));
     }
-    if token.chars().any(|character| character.is_whitespace() || character.is_control()) {
-        return Err(invalid("the token contains whitespace or control characters"));
+    if token
+        .chars()
+        .any(|character| character.is_whitespace() || character.is_control())
+    {
+        return Err(invalid(
+            "the token contains whitespace or control characters",
+        ));
     }
     Ok(())
 }
@@ -225,7 +230,10 @@ fn hex_string(bytes: &[u8]) -> String {
 }
 
 fn sync_parent(path: &Path) -> std::io::Result<()> {
-    match path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+    match path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         Some(parent) => File::open(parent)?.sync_all(),
         None => File::open(".")?.sync_all(),
     }
@@ -330,9 +338,8 @@ pub struct TokenLocations {
 
 impl std::fmt::Debug for TokenLocations {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<String> = self.locations.iter().map(|store| store.location()).collect();
         f.debug_struct("TokenLocations")
-            .field("locations", &names)
+            .field("locations", &self.names())
             .finish()
     }
 }
@@ -346,6 +353,20 @@ impl TokenLocations {
     /// Adds a location after those already added.
     pub fn with(mut self, location: impl TokenStorage + 'static) -> Self {
         self.locations.push(Box::new(location));
+        self
+    }
+
+    /// Returns each location's description, in search order.
+    pub fn names(&self) -> Vec<String> {
+        self.locations
+            .iter()
+            .map(|store| store.location())
+            .collect()
+    }
+
+    /// Adds an already boxed location after those already added.
+    pub fn with_boxed(mut self, location: Box<dyn TokenStorage>) -> Self {
+        self.locations.push(location);
         self
     }
 

@@ -1,5 +1,10 @@
 //! The background token manager on a paused tokio clock: refresh timing, backoff and stop.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -139,7 +144,11 @@ async fn retries_with_exponential_backoff() {
     .unwrap();
     sleep(Duration::from_secs(84)).await;
     assert_eq!(*calls.lock().unwrap(), [70, 71, 73, 77, 81]);
-    assert_eq!(manager.valid_token().unwrap(), old, "still valid while retrying");
+    assert_eq!(
+        manager.valid_token().unwrap(),
+        old,
+        "still valid while retrying"
+    );
     sleep(Duration::from_secs(2)).await;
     assert_eq!(*calls.lock().unwrap(), [70, 71, 73, 77, 81, 85]);
     let fresh = manager.valid_token().unwrap();
@@ -159,7 +168,10 @@ async fn expired_token_is_an_error() {
     )
     .unwrap();
     sleep(Duration::from_secs(99)).await;
-    assert!(manager.valid_token().is_ok(), "valid until exp while retrying");
+    assert!(
+        manager.valid_token().is_ok(),
+        "valid until exp while retrying"
+    );
     sleep(Duration::from_secs(1)).await;
     match manager.valid_token() {
         Err(ManagerError::Expired { last_error, .. }) => {
@@ -202,7 +214,11 @@ async fn stop_during_backoff_ends_retries() {
     assert_eq!(*calls.lock().unwrap(), [70, 71]);
     let stopped_at = Instant::now();
     manager.stop().await;
-    assert_eq!(stopped_at.elapsed(), Duration::ZERO, "stop does not wait for the backoff");
+    assert_eq!(
+        stopped_at.elapsed(),
+        Duration::ZERO,
+        "stop does not wait for the backoff"
+    );
     sleep(Duration::from_secs(60)).await;
     assert_eq!(*calls.lock().unwrap(), [70, 71]);
 }

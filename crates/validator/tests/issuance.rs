@@ -1,5 +1,10 @@
 //! Issued tokens pass the policy that issued them; refresh rotates tokens exactly once.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -39,9 +44,12 @@ fn camera_key() -> SigningKey {
 }
 
 fn hmac_issuer(at: i64) -> Issuer {
-    Issuer::new(default_policy_with_refresh(), SigningKey::hmac(SECRET).unwrap())
-        .unwrap()
-        .with_clock(Arc::new(FixedClock(at)))
+    Issuer::new(
+        default_policy_with_refresh(),
+        SigningKey::hmac(SECRET).unwrap(),
+    )
+    .unwrap()
+    .with_clock(Arc::new(FixedClock(at)))
 }
 
 fn hmac_validator(at: i64, store: Arc<dyn RevocationStore>) -> Validator {
@@ -144,7 +152,10 @@ fn issue_rejects_reserved_extra_claims() {
         let mut wanted = request("viewer");
         wanted.extra.insert(name.to_owned(), json!("x"));
         let error = issuer.issue(&wanted).unwrap_err();
-        assert!(matches!(error, IssueError::ReservedClaim(_)), "{name}: {error}");
+        assert!(
+            matches!(error, IssueError::ReservedClaim(_)),
+            "{name}: {error}"
+        );
     }
     let mut wanted = request("viewer");
     wanted.extra.insert("org".to_owned(), json!("acme"));
@@ -213,12 +224,21 @@ fn debug_hides_key_material() {
 fn refresh_rotates_and_revokes_old_token() {
     let store: Arc<dyn RevocationStore> = Arc::new(MemoryStore::new());
     let old = hmac_issuer(NOW).issue(&request("user")).unwrap();
-    assert!(hmac_validator(NOW, store.clone()).validate(old.as_str()).is_allowed());
+    assert!(
+        hmac_validator(NOW, store.clone())
+            .validate(old.as_str())
+            .is_allowed()
+    );
     let later = NOW + 23 * HOUR + 30 * 60;
-    let new = hmac_refresher(later, store.clone()).refresh(old.as_str()).unwrap();
+    let new = hmac_refresher(later, store.clone())
+        .refresh(old.as_str())
+        .unwrap();
     let validator = hmac_validator(later, store);
     assert!(validator.validate(new.as_str()).is_allowed());
-    assert_eq!(error_codes(&validator.validate(old.as_str())), ["token.revoked"]);
+    assert_eq!(
+        error_codes(&validator.validate(old.as_str())),
+        ["token.revoked"]
+    );
     assert_eq!(new.claims["sub"], old.claims["sub"]);
     assert_eq!(new.claims["name"], old.claims["name"]);
     assert_eq!(new.claims["session_id"], old.claims["session_id"]);
@@ -282,7 +302,9 @@ fn refresh_needs_policy_section() {
 #[test]
 fn refresh_keeps_extra_claims() {
     let mut wanted = request("user");
-    wanted.extra.insert("org".to_owned(), json!({"id": "acme-1"}));
+    wanted
+        .extra
+        .insert("org".to_owned(), json!({"id": "acme-1"}));
     let old = hmac_issuer(NOW).issue(&wanted).unwrap();
     let new = hmac_refresher(NOW + 23 * HOUR + 1, Arc::new(MemoryStore::new()))
         .refresh(old.as_str())
@@ -303,8 +325,14 @@ fn camera_refresh_round_trip() {
     let refresher = Refresher::new(issuer(later), KeySet::default(), store).unwrap();
     let new = refresher.refresh(old.as_str()).unwrap();
     let validator = refresher.validator();
-    assert_eq!(error_codes(&validator.validate(new.as_str())), Vec::<&str>::new());
-    assert_eq!(error_codes(&validator.validate(old.as_str())), ["token.revoked"]);
+    assert_eq!(
+        error_codes(&validator.validate(new.as_str())),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        error_codes(&validator.validate(old.as_str())),
+        ["token.revoked"]
+    );
     assert_eq!(new.claims["camera_access"], json!(["camera1", "camera2"]));
 }
 
@@ -321,8 +349,10 @@ fn race(refreshers: Vec<Refresher>, token: &str) -> usize {
             })
         })
         .collect();
-    let results: Vec<Result<_, RefreshError>> =
-        handles.into_iter().map(|handle| handle.join().unwrap()).collect();
+    let results: Vec<Result<_, RefreshError>> = handles
+        .into_iter()
+        .map(|handle| handle.join().unwrap())
+        .collect();
     for error in results.iter().filter_map(|result| result.as_ref().err()) {
         assert!(matches!(error, RefreshError::Revoked { .. }), "{error}");
     }

@@ -1,6 +1,11 @@
 //! Client token storage on real files: private permissions, atomic replacement, refusal
 //! of files that others can read, and clearing every location.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![cfg(unix)]
 
 use std::os::unix::fs::PermissionsExt;
@@ -51,8 +56,15 @@ fn file_store_rejects_world_readable_file() {
         "{error}"
     );
     assert!(error.to_string().contains("chmod 600"), "{error}");
-    assert!(store.store(NEW).is_err(), "storing over an exposed file is rejected");
-    assert!(std::fs::read_to_string(store.path()).unwrap().starts_with(OLD));
+    assert!(
+        store.store(NEW).is_err(),
+        "storing over an exposed file is rejected"
+    );
+    assert!(
+        std::fs::read_to_string(store.path())
+            .unwrap()
+            .starts_with(OLD)
+    );
 }
 
 #[test]
@@ -62,7 +74,10 @@ fn file_store_rejects_group_readable_file() {
     std::fs::write(&path, OLD).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
     let error = FileTokenStore::new(&path).load().unwrap_err();
-    assert!(matches!(error, StorageError::InsecurePermissions { .. }), "{error}");
+    assert!(
+        matches!(error, StorageError::InsecurePermissions { .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -138,7 +153,11 @@ fn locations_clear_reports_each_failure() {
         .clear();
     assert!(!good.path().exists());
     assert_eq!(report.cleared, [good_location(&good)]);
-    let failed: Vec<&str> = report.failed.iter().map(|(location, _)| location.as_str()).collect();
+    let failed: Vec<&str> = report
+        .failed
+        .iter()
+        .map(|(location, _)| location.as_str())
+        .collect();
     assert_eq!(failed.len(), 2, "{failed:?}");
     assert!(failed[0].contains("`PATH`"), "{}", failed[0]);
     assert!(failed[1].contains("folder"), "{}", failed[1]);
