@@ -25,7 +25,7 @@ pub enum TokenCommand {
         token: Option<String>,
     },
     /// Print the stored token on stdout; locations are searched in the order `--env`,
-    /// `--file`, `--keyring`. Exits 1 when none holds a token.
+    /// `--file`, `--keyring`. Exits 1 when none has a token.
     Load {
         /// Environment variable to read first.
         #[arg(long, value_name = "VAR")]

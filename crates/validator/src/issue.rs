@@ -59,7 +59,7 @@ pub enum IssueError {
     Signing(String),
 }
 
-/// What to put in one token.
+/// The subject, role and claims of one token to issue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IssueRequest {
     /// The `sub` claim.
@@ -216,6 +216,35 @@ impl Issuer {
         let now = self.clock.now();
         let ttl = i64::try_from(request.ttl).unwrap_or(i64::MAX);
         let expires_at = now.saturating_add(ttl);
+
+        let mut claims = self.registered_claims(request, now, expires_at)?;
+        claims.insert("role".into(), role.into());
+        if let Some(definition) = definition {
+            insert_grants(&mut claims, definition);
+        }
+        self.insert_extra(&mut claims, &request.extra)?;
+        self.check_required(&claims)?;
+
+        let token = self.sign(&claims)?;
+        let id = CompactToken::parse(&token)
+            .map_err(|error| IssueError::Signing(error.to_string()))?
+            .id();
+        Ok(IssuedToken {
+            token,
+            id,
+            claims,
+            expires_at,
+            algorithm: self.algorithm,
+        })
+    }
+
+    /// Builds `iss`, `sub`, `aud`, `iat`, `exp`, `jti`, `name` and `session_id`.
+    fn registered_claims(
+        &self,
+        request: &IssueRequest,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<Map<String, Value>, IssueError> {
         let mut claims = Map::new();
         if let Some(iss) = &self.iss {
             claims.insert("iss".into(), iss.clone().into());
@@ -230,28 +259,12 @@ impl Issuer {
         if let Some(name) = &request.name {
             claims.insert("name".into(), name.clone().into());
         }
-        claims.insert("role".into(), role.into());
         let session_id = match &request.session_id {
             Some(id) => id.clone(),
             None => random_id()?,
         };
         claims.insert("session_id".into(), session_id.into());
-        if let Some(definition) = definition {
-            insert_grants(&mut claims, definition);
-        }
-        self.insert_extra(&mut claims, &request.extra)?;
-        self.check_required(&claims)?;
-        let token = self.sign(&claims)?;
-        let id = CompactToken::parse(&token)
-            .map_err(|error| IssueError::Signing(error.to_string()))?
-            .id();
-        Ok(IssuedToken {
-            token,
-            id,
-            claims,
-            expires_at,
-            algorithm: self.algorithm,
-        })
+        Ok(claims)
     }
 
     /// Returns the role name as the policy spells it and its definition, if the policy has

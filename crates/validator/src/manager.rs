@@ -1,7 +1,7 @@
 //! Client-side token management: keep a current token and refresh it before it expires.
 //!
 //! The manager reads `exp` from the token's payload without verifying the signature,
-//! because a client often holds no verification key; it uses `exp` only to schedule
+//! because a client often has no verification key, and it uses `exp` only to schedule
 //! refreshes, never to grant access.
 
 use std::sync::{Arc, Mutex};

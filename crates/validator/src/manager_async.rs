@@ -18,7 +18,7 @@ pub struct RefreshSchedule {
     pub threshold: Duration,
     /// Wait before the first retry after a failure; each further retry doubles it.
     pub initial_backoff: Duration,
-    /// Longest wait between retries.
+    /// Maximum wait between retries.
     pub max_backoff: Duration,
 }
 
@@ -144,7 +144,7 @@ impl AsyncTokenManager {
         })
     }
 
-    /// Returns a receiver that sees each new token as it is stored.
+    /// Returns a receiver that is notified of each new token as it is stored.
     pub fn subscribe(&self) -> watch::Receiver<String> {
         self.shared.token.subscribe()
     }

@@ -132,8 +132,10 @@ impl Refresher {
             .map(|exp| exp.as_secs())
             .ok_or_else(|| missing(&short, "exp"))?;
         self.check_due(&short, exp, now)?;
+
         let request = successor_request(&self.issuer, &claims, &short)?;
         let successor = self.issuer.issue(&request)?;
+
         let leeway = i64::try_from(self.validator.policy().leeway.as_secs()).unwrap_or(0);
         let grace = i64::try_from(self.policy.grace.as_secs()).unwrap_or(0);
         // The entry outlives every moment at which the old token could still be accepted.

@@ -1,7 +1,7 @@
 //! Signing keys for issuing tokens: HMAC secrets and PEM private keys.
 //!
-//! As with verification keys, the key fixes the algorithm family and, for EC keys, the
-//! exact algorithm; the policy's allowlist then picks the algorithm within the family.
+//! As with verification keys, the key fixes the algorithm family, and for EC keys the exact
+//! algorithm. The policy's allowlist then picks the algorithm within the family.
 
 use std::fmt;
 use std::path::Path;
@@ -31,7 +31,7 @@ pub enum SigningError {
     Invalid {
         /// Key file path or another name for the key.
         origin: String,
-        /// What is wrong.
+        /// Description of the problem.
         reason: String,
     },
     /// The policy allows no algorithm this key can sign with.
@@ -174,9 +174,10 @@ impl SigningKey {
         self.kid.as_deref()
     }
 
-    /// Picks the algorithm to sign with: for EC keys the one their curve fixes, for RSA
-    /// the first RS* or PS* algorithm in `allowed`, for HMAC the first HS* algorithm whose
-    /// hash output is no longer than the secret (RFC 7518 section 3.2), for Ed25519 EdDSA.
+    /// Picks the algorithm to sign with from `allowed`. EC keys get the one their curve
+    /// fixes, RSA keys the first RS* or PS* algorithm, and Ed25519 keys EdDSA. HMAC keys get
+    /// the first HS* algorithm whose hash output is no longer than the secret, because RFC
+    /// 7518 section 3.2 requires a key at least that long.
     pub fn algorithm_for(&self, allowed: &Algorithms) -> Result<Algorithm, SigningError> {
         allowed
             .iter()

@@ -17,7 +17,7 @@ pub enum StorageError {
     ReadOnly {
         /// The location.
         location: String,
-        /// What to do instead.
+        /// The action to take instead.
         hint: &'static str,
     },
     /// The token file is accessible by group or others, so it is not trusted.
@@ -36,7 +36,7 @@ pub enum StorageError {
     Invalid {
         /// The location.
         location: String,
-        /// What is wrong.
+        /// Description of the problem.
         reason: String,
     },
     /// An I/O error on a token file.
@@ -63,7 +63,7 @@ pub trait TokenStorage: Send + Sync {
     /// Describes the location for messages, such as "token file `~/.warden/token`".
     fn location(&self) -> String;
 
-    /// Returns the stored token, or `None` when the location holds none.
+    /// Returns the stored token, or `None` when the location has none.
     fn load(&self) -> Result<Option<String>, StorageError>;
 
     /// Stores `token`, replacing any previous one.

@@ -1,7 +1,7 @@
 //! The OS keyring as a token location, through the `keyring` crate: the macOS Keychain,
 //! the Windows Credential Manager, or the Linux kernel key store (keyutils).
 //!
-//! On Linux the kernel session keyring holds the token, so it lasts until the login
+//! On Linux the token is stored in the kernel session keyring, so it lasts until the login
 //! session ends; it needs no running secret service.
 // TODO: writing fails with "access denied" where the process may not write its session
 // keyring (seen in containers), so the `keyring` feature is off by default and untested in CI.
