@@ -52,8 +52,16 @@ pub struct Writable {
     #[arg(long, value_name = "FILE")]
     file: Option<PathBuf>,
     /// The OS keyring, entry `warden/ACCOUNT` (builds with the `keyring` feature only).
-    #[arg(long, value_name = "ACCOUNT", num_args = 0..=1, default_missing_value = "default")]
-    keyring: Option<String>,
+    #[arg(long)]
+    keyring: bool,
+    /// Account name of the keyring entry.
+    #[arg(
+        long,
+        value_name = "ACCOUNT",
+        default_value = "default",
+        requires = "keyring"
+    )]
+    keyring_account: String,
 }
 
 /// Runs `warden token ...`.
@@ -133,8 +141,8 @@ fn writable(target: &Writable) -> Result<Vec<Box<dyn TokenStorage>>> {
     if let Some(path) = &target.file {
         locations.push(Box::new(FileTokenStore::new(path)));
     }
-    if let Some(account) = &target.keyring {
-        locations.push(keyring(account)?);
+    if target.keyring {
+        locations.push(keyring(&target.keyring_account)?);
     }
     Ok(locations)
 }

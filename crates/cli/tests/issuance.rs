@@ -309,3 +309,15 @@ fn token_clear_reports_environment() {
         "the file is cleared even though the variable is not"
     );
 }
+
+#[cfg(not(feature = "keyring"))]
+#[test]
+fn token_keyring_needs_feature() {
+    let output = warden(&["token", "store", "--keyring", "a.b.c"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--features keyring"),
+        "{}",
+        stderr(&output)
+    );
+}

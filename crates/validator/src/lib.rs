@@ -22,6 +22,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! The same policy drives issuance: an [`Issuer`] signs tokens whose `iss`, `aud`,
+//! algorithm and role grants come from it, and a [`Refresher`] exchanges a due token for a
+//! new one while revoking the old one through [`RevocationStore::try_revoke`], so each
+//! token refreshes at most once. Clients keep tokens with [`TokenManager`] and the
+//! [`TokenStorage`] locations; the `tokio` feature adds `AsyncTokenManager`.
+//!
+//! [`RevocationStore::try_revoke`]: warden_blacklist::RevocationStore::try_revoke
+//!
 //! # Guarantees on untrusted input
 //!
 //! - `validate` does not panic on any input, and its time is bounded by the policy's

@@ -53,9 +53,15 @@ impl TokenStorage for KeyringTokenStore {
 
     fn store(&self, token: &str) -> Result<(), StorageError> {
         crate::storage::check_token(&self.location(), token)?;
-        self.entry()?
-            .set_password(token)
-            .map_err(|error| self.failed(&error))
+        match self.entry()?.set_password(token) {
+            Ok(()) => Ok(()),
+            // keyutils reports a denied write as "no entry" (keyring 3.6).
+            Err(keyring::Error::NoEntry) => Err(StorageError::Keyring {
+                location: self.location(),
+                reason: "the keyring rejected the write; on Linux, check that this process has a session keyring it may write (`keyctl show @s`)".to_owned(),
+            }),
+            Err(error) => Err(self.failed(&error)),
+        }
     }
 
     fn clear(&self) -> Result<(), StorageError> {

@@ -109,6 +109,31 @@ fn issued_camera_tokens_validate_for_every_role() {
 }
 
 #[test]
+fn issued_strict_token_validates() {
+    let policy = Policy::load(repo("policies/strict.yaml")).unwrap();
+    let key = SigningKey::load(repo("policies/tests/keys/strict-es256.key")).unwrap();
+    let issuer = Issuer::new(policy.clone(), key)
+        .unwrap()
+        .with_clock(Arc::new(FixedClock(NOW)));
+    let token = issuer
+        .issue(&IssueRequest::new("alice", "user", HOUR as u64))
+        .unwrap();
+    assert_eq!(token.claims["iss"], "https://auth.example.com");
+    assert_eq!(token.claims["aud"], "https://api.example.com");
+    let keys = KeySet::load(
+        repo("policies/tests/keys/strict-es256.pem"),
+        KeyFormat::Auto,
+    )
+    .unwrap();
+    let report = Validator::builder(policy, keys)
+        .clock(Arc::new(FixedClock(NOW)))
+        .build()
+        .unwrap()
+        .validate(token.as_str());
+    assert_eq!(error_codes(&report), Vec::<&str>::new());
+}
+
+#[test]
 fn issued_camera_claims_come_from_policy() {
     let issuer = Issuer::new(camera_policy(), camera_key())
         .unwrap()
