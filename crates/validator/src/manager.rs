@@ -41,16 +41,34 @@ pub enum ManagerError {
 
 /// Reads `exp` from an unverified token; see the module docs for why that is enough here.
 pub fn unverified_expiry(token: &str) -> Result<i64, ManagerError> {
+    unverified_times(token).map(|(expires_at, _)| expires_at)
+}
+
+/// Reads `exp` and, when present, `iat` from an unverified token.
+fn unverified_times(token: &str) -> Result<(i64, Option<i64>), ManagerError> {
     let unmanageable = |reason: String| ManagerError::Unmanageable(reason);
     let compact = CompactToken::parse(token).map_err(|error| unmanageable(error.to_string()))?;
     let payload = compact
         .decode_payload()
         .map_err(|error| unmanageable(error.to_string()))?;
     let claims = Claims::from_json(&payload).map_err(|error| unmanageable(error.to_string()))?;
-    claims
+    let expires_at = claims
         .exp
         .map(|exp| exp.as_secs())
-        .ok_or_else(|| unmanageable("the token has no numeric `exp` claim".to_owned()))
+        .ok_or_else(|| unmanageable("the token has no numeric `exp` claim".to_owned()))?;
+    Ok((expires_at, claims.iat.map(|iat| iat.as_secs())))
+}
+
+/// Returns the Unix time at which `token` is due for refresh: `threshold` seconds before
+/// `exp`, but not before half its life since `iat` has passed. That floor keeps a token
+/// that lives shorter than the threshold from being refreshed on every use.
+pub(crate) fn refresh_due_at(token: &str, threshold: i64) -> Result<i64, ManagerError> {
+    let (expires_at, issued_at) = unverified_times(token)?;
+    let before_expiry = expires_at.saturating_sub(threshold);
+    Ok(match issued_at {
+        Some(iat) => before_expiry.max(iat.saturating_add(expires_at.saturating_sub(iat) / 2)),
+        None => before_expiry,
+    })
 }
 
 /// Holds the current token and refreshes it on demand when it expires within a threshold.
@@ -93,7 +111,8 @@ impl TokenManager {
     }
 
     /// Returns the current token, or a refreshed one when the current token expires
-    /// within the threshold. A failed refresh is an error even while the old token has
+    /// within the threshold (or, for a token shorter-lived than twice the threshold, once
+    /// half its life has passed). A failed refresh is an error even while the old token has
     /// not expired yet, so a caller never gets a token the manager could not renew.
     ///
     /// Concurrent callers wait for one refresh instead of each starting their own, which
@@ -104,9 +123,8 @@ impl TokenManager {
             .lock()
             .map_err(|_| ManagerError::RefreshFailed("the manager's lock is poisoned".into()))?;
         let now = self.clock.now();
-        let expires_at = unverified_expiry(&current)?;
         let threshold = i64::try_from(self.threshold).unwrap_or(i64::MAX);
-        if expires_at.saturating_sub(now) > threshold {
+        if now < refresh_due_at(&current, threshold)? {
             return Ok(current.clone());
         }
         let fresh = (self.refresh)(&current).map_err(|error| {

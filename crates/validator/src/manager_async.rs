@@ -9,12 +9,13 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::clock::{Clock, SystemClock};
-use crate::manager::{BoxError, ManagerError, unverified_expiry};
+use crate::manager::{BoxError, ManagerError, refresh_due_at, unverified_expiry};
 
 /// When the background task refreshes and how it retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshSchedule {
-    /// Refresh this long before the token expires.
+    /// Refresh this long before the token expires, but not before half of the token's life
+    /// since `iat` has passed, so a short-lived token is not refreshed in a loop.
     pub threshold: Duration,
     /// Wait before the first retry after a failure; each further retry doubles it.
     pub initial_backoff: Duration,
@@ -180,9 +181,7 @@ async fn run<F, Fut>(
     let threshold = i64::try_from(schedule.threshold.as_secs()).unwrap_or(i64::MAX);
     loop {
         let token = shared.token.borrow().clone();
-        let due_at = unverified_expiry(&token)
-            .map(|exp| exp.saturating_sub(threshold))
-            .unwrap_or(i64::MIN);
+        let due_at = refresh_due_at(&token, threshold).unwrap_or(i64::MIN);
         if !sleep_until(clock.instant_at(due_at), &mut stopped).await {
             return;
         }

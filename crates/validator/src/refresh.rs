@@ -135,6 +135,7 @@ impl Refresher {
 
         let request = successor_request(&self.issuer, &claims, &short)?;
         let successor = self.issuer.issue(&request)?;
+        self.check_successor(&successor)?;
 
         let leeway = i64::try_from(self.validator.policy().leeway.as_secs()).unwrap_or(0);
         let grace = i64::try_from(self.policy.grace.as_secs()).unwrap_or(0);
@@ -181,6 +182,25 @@ impl Refresher {
                 codes: other.join(", "),
             }),
         }
+    }
+
+    /// Rejects a successor the policy would deny, such as one signed with a key that does
+    /// not match the issuer's, before the old token is revoked.
+    fn check_successor(&self, successor: &IssuedToken) -> Result<(), RefreshError> {
+        let report = self.validator.validate(successor.as_str());
+        let errors: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|finding| finding.severity == Severity::Error)
+            .map(|finding| finding.code.as_str())
+            .collect();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        Err(RefreshError::Issue(IssueError::Policy(format!(
+            "the policy would deny the new token ({}); check that the signing key matches the verification key",
+            errors.join(", ")
+        ))))
     }
 
     fn check_due(&self, token: &str, exp: i64, now: i64) -> Result<(), RefreshError> {

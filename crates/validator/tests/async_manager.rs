@@ -157,6 +157,22 @@ async fn retries_with_exponential_backoff() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn short_token_refreshes_at_half_life() {
+    let clock = TokioClock(Instant::now());
+    let calls: Calls = Arc::default();
+    let manager = AsyncTokenManager::spawn_with_clock(
+        token(clock, 100),
+        schedule(300),
+        flaky(clock, 0, calls.clone()),
+        &FixedClock(NOW),
+    )
+    .unwrap();
+    sleep(Duration::from_secs(120)).await;
+    assert_eq!(*calls.lock().unwrap(), [50, 100]);
+    manager.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn expired_token_is_an_error() {
     let clock = TokioClock(Instant::now());
     let calls: Calls = Arc::default();

@@ -325,6 +325,28 @@ fn refresh_needs_policy_section() {
 }
 
 #[test]
+fn refresh_with_wrong_signing_key_keeps_old_token() {
+    let store: Arc<dyn RevocationStore> = Arc::new(MemoryStore::new());
+    let old = hmac_issuer(NOW).issue(&request("user")).unwrap();
+    let later = NOW + 23 * HOUR + 1;
+    let other_key = SigningKey::hmac(b"another-secret-of-at-least-32-bytes!").unwrap();
+    let issuer = Issuer::new(default_policy_with_refresh(), other_key)
+        .unwrap()
+        .with_clock(Arc::new(FixedClock(later)));
+    let keys = KeySet::from_bytes(SECRET, KeyFormat::HmacRaw, "secret").unwrap();
+    let error = Refresher::new(issuer, keys, store.clone())
+        .unwrap()
+        .refresh(old.as_str())
+        .unwrap_err();
+    assert!(error.to_string().contains("signature.invalid"), "{error}");
+    assert!(
+        hmac_validator(later, store)
+            .validate(old.as_str())
+            .is_allowed()
+    );
+}
+
+#[test]
 fn refresh_keeps_extra_claims() {
     let mut wanted = request("user");
     wanted

@@ -102,6 +102,30 @@ fn manager_fails_instead_of_stale_token() {
 }
 
 #[test]
+fn manager_refreshes_short_token_at_half_life() {
+    let clock = Arc::new(ManualClock(AtomicI64::new(NOW)));
+    let token = issuer(clock.clone())
+        .issue(&IssueRequest::new("alice", "user", 100))
+        .unwrap()
+        .into_string();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let source = clock.clone();
+    let manager = TokenManager::new(token.clone(), 600, move |_| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        Ok(two_hour_token(&source))
+    })
+    .unwrap()
+    .with_clock(clock.clone());
+    clock.0.store(NOW + 49, Ordering::SeqCst);
+    assert_eq!(manager.valid_token().unwrap(), token);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    clock.0.store(NOW + 50, Ordering::SeqCst);
+    assert_ne!(manager.valid_token().unwrap(), token);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
 fn manager_rejects_token_without_expiry() {
     let error = TokenManager::new(common::hs256(&serde_json::json!({"sub": "a"})), 60, |_| {
         Err("unused".into())
