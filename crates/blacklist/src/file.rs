@@ -199,6 +199,22 @@ impl FileStore {
     }
 }
 
+impl FileStore {
+    /// Appends one encoded record and syncs it; the caller must hold the file lock.
+    fn append(&self, journal: &mut Journal, line: &str) -> Result<(), StoreError> {
+        journal
+            .file
+            .write_all(line.as_bytes())
+            .map_err(|source| io_error(&self.path, source))?;
+        journal
+            .file
+            .sync_data()
+            .map_err(|source| io_error(&self.path, source))?;
+        journal.replayed += line.len() as u64;
+        Ok(())
+    }
+}
+
 impl RevocationStore for FileStore {
     fn revoke(&self, revocation: Revocation) -> Result<(), StoreError> {
         let line = encode(&Record::Revoke(revocation.clone()))?;
@@ -241,15 +257,7 @@ impl RevocationStore for FileStore {
             {
                 return Ok(false);
             }
-            journal
-                .file
-                .write_all(line.as_bytes())
-                .map_err(|source| io_error(&self.path, source))?;
-            journal
-                .file
-                .sync_data()
-                .map_err(|source| io_error(&self.path, source))?;
-            journal.replayed += line.len() as u64;
+            self.append(&mut journal, &line)?;
             self.index.insert(revocation);
             Ok(true)
         })();
