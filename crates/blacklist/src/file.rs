@@ -280,6 +280,22 @@ impl FileStore {
     }
 }
 
+impl FileStore {
+    /// Appends one encoded record and syncs it; the caller must hold the file lock.
+    fn append(&self, journal: &mut Journal, line: &str) -> Result<(), StoreError> {
+        journal
+            .file
+            .write_all(line.as_bytes())
+            .map_err(|source| io_error(&self.path, source))?;
+        journal
+            .file
+            .sync_data()
+            .map_err(|source| io_error(&self.path, source))?;
+        journal.replayed += line.len() as u64;
+        Ok(())
+    }
+}
+
 impl RevocationStore for FileStore {
     fn revoke(&self, revocation: Revocation) -> Result<(), StoreError> {
         let line = encode(&Record::Revoke(revocation.clone()))?;
@@ -296,12 +312,35 @@ impl RevocationStore for FileStore {
                 .sync_data()
                 .map_err(|source| io_error(&self.path, source))?;
             journal.replayed += line.len() as u64;
+            // Inserting before the lock is released keeps `try_revoke` exact in-process.
+            self.index.insert(revocation);
             Ok(())
         })();
         let _ = journal.file.unlock();
-        result?;
-        self.index.insert(revocation);
-        Ok(())
+        result
+    }
+
+    fn try_revoke(&self, revocation: Revocation) -> Result<bool, StoreError> {
+        let line = encode(&Record::Revoke(revocation.clone()))?;
+        let mut journal = self.lock_journal()?;
+        journal
+            .file
+            .lock()
+            .map_err(|source| io_error(&self.path, source))?;
+        let result = (|| {
+            self.catch_up(&mut journal, true)?;
+            if self
+                .index
+                .has_live(&revocation.target, revocation.revoked_at)
+            {
+                return Ok(false);
+            }
+            self.append(&mut journal, &line)?;
+            self.index.insert(revocation);
+            Ok(true)
+        })();
+        let _ = journal.file.unlock();
+        result
     }
 
     fn check(&self, facts: &TokenFacts<'_>, now: i64) -> Result<Option<Revocation>, StoreError> {
@@ -532,6 +571,46 @@ mod tests {
         writer.revoke(token(2)).unwrap();
         assert!(reader.check(&facts(1), 10).unwrap().is_some());
         assert!(reader.check(&facts(2), 10).unwrap().is_some());
+    }
+
+    #[test]
+    fn try_revoke_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("revoked.journal");
+        assert!(
+            FileStore::open(&path)
+                .unwrap()
+                .try_revoke(token(1))
+                .unwrap()
+        );
+        let reopened = FileStore::open(&path).unwrap();
+        assert!(!reopened.try_revoke(token(1)).unwrap());
+        assert!(reopened.check(&facts(1), 10).unwrap().is_some());
+    }
+
+    #[test]
+    fn try_revoke_has_one_winner_across_handles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("revoked.journal");
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                // Separate handles, as separate processes would have, plus a shared one.
+                let store = std::sync::Arc::new(FileStore::open(&path).unwrap());
+                let shared = store.clone();
+                let first = std::thread::spawn(move || store.try_revoke(token(9)).unwrap());
+                let second = std::thread::spawn(move || shared.try_revoke(token(9)).unwrap());
+                [first, second]
+            })
+            .collect();
+        let winners = handles
+            .into_iter()
+            .flatten()
+            .map(|handle| handle.join().unwrap())
+            .filter(|won| *won)
+            .count();
+        assert_eq!(winners, 1);
+        let journal = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(journal.lines().count(), 1, "only the winner appended");
     }
 
     #[test]

@@ -82,6 +82,51 @@ impl MemoryStore {
         }
     }
 
+    /// Adds an entry unless one with the same target is live at `revocation.revoked_at`;
+    /// returns true when it was added. Atomic: the map shard stays locked throughout.
+    pub(crate) fn try_insert(&self, revocation: Revocation) -> bool {
+        let now = revocation.revoked_at;
+        let group = match &revocation.target {
+            Target::Token { hash } => {
+                let expires_at = revocation.expires_at.unwrap_or(NEVER);
+                let mut slot = self.tokens.entry(*hash).or_insert((now, now));
+                if now < slot.1 {
+                    return false;
+                }
+                *slot = (now, expires_at);
+                return true;
+            }
+            Target::Jti { jti, .. } => self.by_jti.entry(jti.clone()),
+            Target::Subject { subject, .. } => self.by_subject.entry(subject.clone()),
+            Target::KeyId { kid } => self.by_key_id.entry(kid.clone()),
+        };
+        let mut entries = group.or_default();
+        let exists = entries
+            .iter()
+            .any(|entry| entry.target == revocation.target && entry.is_live(now));
+        if !exists {
+            entries.push(revocation);
+        }
+        !exists
+    }
+
+    /// Returns true when an entry with `target` is live at `now`.
+    pub(crate) fn has_live(&self, target: &Target, now: i64) -> bool {
+        let (group, key) = match target {
+            Target::Token { hash } => {
+                return self.tokens.get(hash).is_some_and(|slot| now < slot.1);
+            }
+            Target::Jti { jti, .. } => (&self.by_jti, jti),
+            Target::Subject { subject, .. } => (&self.by_subject, subject),
+            Target::KeyId { kid } => (&self.by_key_id, kid),
+        };
+        group.get(key).is_some_and(|entries| {
+            entries
+                .iter()
+                .any(|entry| entry.target == *target && entry.is_live(now))
+        })
+    }
+
     fn check_group(
         group: &DashMap<String, Vec<Revocation>>,
         key: Option<&str>,
@@ -100,6 +145,10 @@ impl RevocationStore for MemoryStore {
     fn revoke(&self, revocation: Revocation) -> Result<(), StoreError> {
         self.insert(revocation);
         Ok(())
+    }
+
+    fn try_revoke(&self, revocation: Revocation) -> Result<bool, StoreError> {
+        Ok(self.try_insert(revocation))
     }
 
     fn check(&self, facts: &TokenFacts<'_>, now: i64) -> Result<Option<Revocation>, StoreError> {
@@ -306,6 +355,61 @@ mod tests {
         assert!(store.check(&old, 600).unwrap().is_some());
         assert!(store.check(&new, 600).unwrap().is_none());
         assert!(store.check(&undated, 600).unwrap().is_some());
+    }
+
+    #[test]
+    fn try_revoke_inserts_once() {
+        let store = MemoryStore::new();
+        let entry = Revocation::new(Target::Token { hash: [5; 32] }, 10, Some(100));
+        assert!(store.try_revoke(entry.clone()).unwrap());
+        assert!(!store.try_revoke(entry).unwrap());
+        let jti = Revocation::new(
+            Target::Jti {
+                issuer: None,
+                jti: "j".into(),
+            },
+            10,
+            None,
+        );
+        assert!(store.try_revoke(jti.clone()).unwrap());
+        assert!(!store.try_revoke(jti).unwrap());
+    }
+
+    #[test]
+    fn try_revoke_replaces_lapsed_entry() {
+        let store = MemoryStore::new();
+        let target = Target::Token { hash: [6; 32] };
+        assert!(
+            store
+                .try_revoke(Revocation::new(target.clone(), 0, Some(50)))
+                .unwrap()
+        );
+        assert!(
+            store
+                .try_revoke(Revocation::new(target, 50, Some(100)))
+                .unwrap()
+        );
+        assert!(store.check(&facts(6), 99).unwrap().is_some());
+    }
+
+    #[test]
+    fn try_revoke_has_one_winner_across_threads() {
+        let store = std::sync::Arc::new(MemoryStore::new());
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let entry = Revocation::new(Target::Token { hash: [7; 32] }, 0, None);
+                    store.try_revoke(entry).unwrap()
+                })
+            })
+            .collect();
+        let winners = handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .filter(|won| *won)
+            .count();
+        assert_eq!(winners, 1);
     }
 
     #[test]

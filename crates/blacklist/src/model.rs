@@ -196,6 +196,14 @@ pub trait RevocationStore: Send + Sync {
     /// Records a revocation.
     fn revoke(&self, revocation: Revocation) -> Result<(), StoreError>;
 
+    /// Records a revocation unless an entry with the same target, live at
+    /// `revocation.revoked_at`, already exists; returns true when this call recorded it.
+    ///
+    /// The check and the insert are one atomic step for every client of the store, so of
+    /// several concurrent calls with one target exactly one returns true. A true return is
+    /// as durable as [`RevocationStore::revoke`].
+    fn try_revoke(&self, revocation: Revocation) -> Result<bool, StoreError>;
+
     /// Returns the first live entry that revokes the token, if any.
     fn check(&self, facts: &TokenFacts<'_>, now: i64) -> Result<Option<Revocation>, StoreError>;
 

@@ -480,3 +480,44 @@ async fn async_store_recovers_after_outage() {
     };
     assert!(after.unwrap().is_none());
 }
+
+#[test]
+fn try_revoke_has_one_winner_across_clients() {
+    let shared = shared_redis("try_revoke_race");
+    let now = wall_clock();
+    let barrier = Arc::new(std::sync::Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let config = shared.config.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let store = RedisStore::new(config);
+                let target = Target::Jti {
+                    issuer: None,
+                    jti: "refresh-1".into(),
+                };
+                barrier.wait();
+                store
+                    .try_revoke(Revocation::new(target, now, Some(now + 60)))
+                    .unwrap()
+            })
+        })
+        .collect();
+    let winners = handles
+        .into_iter()
+        .map(|handle| handle.join().unwrap())
+        .filter(|won| *won)
+        .count();
+    assert_eq!(winners, 1);
+    let store = RedisStore::new(shared.config.clone());
+    let lapsed = Target::Jti {
+        issuer: None,
+        jti: "refresh-1".into(),
+    };
+    assert!(
+        store
+            .try_revoke(Revocation::new(lapsed, now + 61, Some(now + 120)))
+            .unwrap(),
+        "a lapsed entry is replaced"
+    );
+}

@@ -3,11 +3,14 @@
 
 mod inputs;
 mod inspect;
+mod issue;
 mod policy_cmd;
 mod policy_test;
+mod refresh;
 mod revoke;
 mod store;
 mod time;
+mod token;
 mod validate;
 
 use std::process::ExitCode;
@@ -41,6 +44,16 @@ enum Command {
     Policy(policy_cmd::PolicyCommand),
     /// Show a token's header and claims without verifying it.
     Inspect(inspect::InspectArgs),
+    /// Sign a token whose claims, issuer, audience and algorithm come from the policy.
+    Issue(issue::IssueArgs),
+    /// Exchange a token for a new one and revoke the old one (rotation).
+    ///
+    /// Exits 0 with the new token on stdout, 1 when the token may not be refreshed, 2 on
+    /// a usage or setup error.
+    Refresh(refresh::RefreshArgs),
+    /// Store, load or clear a client's token.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +82,9 @@ fn main() -> ExitCode {
         Command::Blacklist(command) => revoke::run_blacklist(command),
         Command::Policy(command) => policy_cmd::run(command),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Issue(args) => issue::run(&args),
+        Command::Refresh(args) => refresh::run(&args),
+        Command::Token(command) => token::run(command),
     };
     match result {
         Ok(code) => code,

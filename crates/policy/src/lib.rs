@@ -19,6 +19,7 @@ mod duration;
 mod lint;
 mod load;
 mod model;
+mod refresh;
 mod roles;
 mod severity;
 mod values;
@@ -33,6 +34,7 @@ pub use model::{
     Policy, RequiredClaimsRule, RoleDefinition, Rules, SeverityOnly, SuspiciousRolesRule, TypRule,
     UsageRule, UsageScope, pattern_matches,
 };
+pub use refresh::RefreshPolicy;
 pub use roles::normalize_role;
 pub use severity::{RuleSeverity, Severity};
 pub use values::{Algorithms, ClaimPath, NonEmptyStrings, Patterns, RoleSet, RuleId, Version};

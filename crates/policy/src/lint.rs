@@ -89,7 +89,40 @@ pub fn lint(policy: &Policy, text: &str) -> Vec<LintFinding> {
     }
     lint_roles(policy, &mut add);
     lint_issuers(policy, &mut add);
+    lint_refresh(policy, &mut add);
     findings
+}
+
+fn lint_refresh(policy: &Policy, add: &mut Add<'_>) {
+    let Some(refresh) = &policy.refresh else {
+        return;
+    };
+    let revocation_active = policy
+        .rules
+        .revocation
+        .as_ref()
+        .is_some_and(|rule| rule.severity.active().is_some());
+    if !revocation_active {
+        add(
+            "lint.refresh_without_revocation",
+            Severity::Warning,
+            &["refresh"],
+            "`refresh` revokes each refreshed token, but without the `revocation` rule the old token still passes".to_owned(),
+        );
+    }
+    if let Some(lifetime) = &policy.rules.max_lifetime
+        && refresh.window >= lifetime.max
+    {
+        add(
+            "lint.refresh_window_covers_lifetime",
+            Severity::Warning,
+            &["refresh", "window"],
+            format!(
+                "refresh window {} is not shorter than the maximum lifetime {}, so every token can be refreshed as soon as it is issued",
+                refresh.window, lifetime.max
+            ),
+        );
+    }
 }
 
 type Add<'a> = dyn FnMut(&'static str, Severity, &[&str], String) + 'a;
@@ -241,6 +274,21 @@ mod tests {
             lint_codes("version: 1\nalgorithms: [HS256]\n"),
             ["lint.expiry_unchecked"]
         );
+    }
+
+    #[test]
+    fn refresh_without_revocation_warns() {
+        let yaml =
+            "version: 1\nalgorithms: [HS256]\nrefresh: { window: 1h }\nrules:\n  expiry: {}\n";
+        assert_eq!(lint_codes(yaml), ["lint.refresh_without_revocation"]);
+        let with_rule = "version: 1\nalgorithms: [HS256]\nrefresh: { window: 1h }\nrules:\n  expiry: {}\n  revocation: {}\n";
+        assert_eq!(lint_codes(with_rule), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn refresh_window_over_lifetime_warns() {
+        let yaml = "version: 1\nalgorithms: [HS256]\nrefresh: { window: 1h }\nrules:\n  expiry: {}\n  revocation: {}\n  max_lifetime: { max: 1h }\n";
+        assert_eq!(lint_codes(yaml), ["lint.refresh_window_covers_lifetime"]);
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct Policy {
     /// The claim rules; a rule that is not listed does not run.
     #[serde(default)]
     pub rules: Rules,
+    /// When tokens may be refreshed; absent means never.
+    #[serde(default)]
+    pub refresh: Option<crate::RefreshPolicy>,
     /// Folder of the policy file; issuer key paths are relative to it.
     #[serde(skip)]
     #[schemars(skip)]

@@ -22,6 +22,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! The same policy drives issuance: an [`Issuer`] signs tokens whose `iss`, `aud`,
+//! algorithm and role grants come from it, and a [`Refresher`] exchanges a due token for a
+//! new one while revoking the old one through [`RevocationStore::try_revoke`], so each
+//! token refreshes at most once. Clients keep tokens with [`TokenManager`] and the
+//! [`TokenStorage`] locations; the `tokio` feature adds `AsyncTokenManager`.
+//!
+//! [`RevocationStore::try_revoke`]: warden_blacklist::RevocationStore::try_revoke
+//!
 //! # Guarantees on untrusted input
 //!
 //! - `validate` does not panic on any input, and its time is bounded by the policy's
@@ -35,18 +43,38 @@
 mod clock;
 mod der;
 mod findings;
+mod issue;
 mod keys;
+mod manager;
+#[cfg(feature = "tokio")]
+mod manager_async;
+mod refresh;
 mod report;
 mod roca;
 mod rules;
 mod signature;
+mod signing;
+mod storage;
+#[cfg(feature = "keyring")]
+mod storage_keyring;
 mod validator;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use issue::{ISSUER_CLAIMS, IssueError, IssueRequest, IssuedToken, Issuer};
 pub use jsonwebtoken::crypto::CryptoProvider;
 pub use keys::{
     KeyError, KeyFormat, KeySet, MIN_JWK_SECRET_LEN, MIN_RSA_BITS, VerificationKey, jwk_key,
 };
+pub use manager::{BoxError, ManagerError, RefreshFn, TokenManager, unverified_expiry};
+#[cfg(feature = "tokio")]
+pub use manager_async::{AsyncTokenManager, RefreshSchedule};
+pub use refresh::{RefreshError, Refresher};
 pub use report::{Check, Code, Decision, Finding, Report};
 pub use signature::{Verified, verify_signature};
+pub use signing::{SigningError, SigningKey, SigningKeyKind};
+pub use storage::{
+    ClearReport, EnvTokenSource, FileTokenStore, StorageError, TokenLocations, TokenStorage,
+};
+#[cfg(feature = "keyring")]
+pub use storage_keyring::KeyringTokenStore;
 pub use validator::{Request, SetupError, ValidateOptions, Validator, ValidatorBuilder};

@@ -84,7 +84,8 @@ impl AsyncRedisStore {
             .key(&key)
             .arg(&field)
             .arg(revocation.revoked_at)
-            .arg(layout::expiry_arg(revocation.expires_at));
+            .arg(layout::expiry_arg(revocation.expires_at))
+            .arg("0");
         let mut connection = self.connection.clone();
         invocation
             .invoke_async::<i64>(&mut connection)

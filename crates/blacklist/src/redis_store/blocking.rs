@@ -269,6 +269,40 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RevocationStore for RedisStore {
+    fn try_revoke(&self, revocation: Revocation) -> Result<bool, StoreError> {
+        let (key, field) = layout::location(&self.config.prefix, &revocation.target)?;
+        let mut invocation = self.revoke_script.prepare_invoke();
+        invocation
+            .key(&key)
+            .arg(&field)
+            .arg(revocation.revoked_at)
+            .arg(layout::expiry_arg(revocation.expires_at))
+            .arg("1");
+        // A retry after a lost reply would find the entry this call made and return false,
+        // so this is never retried.
+        let (inserted, acknowledged) =
+            self.run("record a revocation", Retry::Never, |connection| {
+                let inserted = invocation.invoke::<i64>(connection)? == 1;
+                let acknowledged = if inserted {
+                    self.wait_for_replicas(connection)?
+                } else {
+                    None
+                };
+                Ok((inserted, acknowledged))
+            })?;
+        if let (Some(acknowledged), Durability::Replicas { count, timeout }) =
+            (acknowledged, self.config.durability)
+            && acknowledged < count
+        {
+            return Err(StoreError::Unavailable(format!(
+                "redis `{}` replicated a revocation to {acknowledged} of {count} replicas within {}ms",
+                self.server,
+                timeout.as_millis()
+            )));
+        }
+        Ok(inserted)
+    }
+
     fn revoke(&self, revocation: Revocation) -> Result<(), StoreError> {
         let (key, field) = layout::location(&self.config.prefix, &revocation.target)?;
         let mut invocation = self.revoke_script.prepare_invoke();
@@ -276,7 +310,8 @@ impl RevocationStore for RedisStore {
             .key(&key)
             .arg(&field)
             .arg(revocation.revoked_at)
-            .arg(layout::expiry_arg(revocation.expires_at));
+            .arg(layout::expiry_arg(revocation.expires_at))
+            .arg("0");
         // Recording the same revocation twice has the effect of once, so a retry is safe.
         let acknowledged = self.run("record a revocation", Retry::Idempotent, |connection| {
             invocation.invoke::<i64>(connection)?;

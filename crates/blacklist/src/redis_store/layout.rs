@@ -19,14 +19,19 @@ const SINGLE_FIELD: &str = "-";
 /// KEYS[1] is the target's hash, and ARGV is the field, `revoked_at` and `expires_at` (`-`
 /// for none). An existing entry is merged by the rule of `merge_entry` in the model: one
 /// still live at the new `revoked_at` keeps its `revoked_at` and takes the later expiry.
-/// A lapsed one is replaced.
+/// A lapsed one is replaced. With ARGV[4] = `1` a live entry is left alone instead, and the
+/// script returns 0; otherwise it returns 1.
 pub(crate) const REVOKE_SCRIPT: &str = r"
 local key, field = KEYS[1], ARGV[1]
 local revoked_at, expires_at = ARGV[2], ARGV[3]
+local only_new = ARGV[4] == '1'
 local current = redis.call('HGET', key, field)
 if current then
   local old_revoked, old_expires = string.match(current, '^(%S+) (%S+)$')
   if old_expires == '-' or tonumber(old_expires) > tonumber(revoked_at) then
+    if only_new then
+      return 0
+    end
     revoked_at = old_revoked
     if old_expires == '-' or (expires_at ~= '-' and tonumber(old_expires) > tonumber(expires_at)) then
       expires_at = old_expires
