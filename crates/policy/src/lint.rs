@@ -16,7 +16,7 @@ pub struct LintFinding {
     pub line: usize,
     /// 1-based column of the rule involved, 0 when unknown.
     pub column: usize,
-    /// What is wrong.
+    /// Description of the problem.
     pub message: String,
 }
 

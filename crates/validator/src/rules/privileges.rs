@@ -153,10 +153,10 @@ pub(super) fn check_permissions(context: &Context<'_>, findings: &mut Findings, 
         && let Some(severity) = rule.severity.active()
     {
         for combination in &rule.combinations {
-            let held = combination
+            let holds_all = combination
                 .iter()
                 .all(|forbidden| permissions.iter().any(|permission| permission == forbidden));
-            trace.record("forbidden_permissions", !held, || {
+            trace.record("forbidden_permissions", !holds_all, || {
                 let listed: Vec<&str> = combination.iter().collect();
                 (
                     Some("permissions".to_owned()),
@@ -164,7 +164,7 @@ pub(super) fn check_permissions(context: &Context<'_>, findings: &mut Findings, 
                     format!("{count} permissions"),
                 )
             });
-            if held {
+            if holds_all {
                 let listed: Vec<&str> = combination.iter().collect();
                 let message = format!(
                     "token holds `{}` together, which the policy forbids",

@@ -18,18 +18,18 @@ pub(super) fn check_request(
     let has_definitions = context.validator.policy().roles.is_some();
     let (definitions, _) = role_definitions(context);
     if let Some(required) = &request.role {
-        let wanted = normalize_role(required);
-        let held = claims
+        let expected = normalize_role(required);
+        let carried_role = claims
             .all_roles()
-            .any(|role| normalize_role(role) == wanted);
-        trace.record("request", held, || {
+            .any(|role| normalize_role(role) == expected);
+        trace.record("request", carried_role, || {
             (
                 Some("role".to_owned()),
                 format!("`{required}`"),
                 claims.all_roles().collect::<Vec<_>>().join(", "),
             )
         });
-        if !held {
+        if !carried_role {
             findings.error(
                 Code::RequestRoleMissing,
                 "request",

@@ -88,6 +88,7 @@ pub(super) fn check_usage(context: &Context<'_>, findings: &mut Findings, trace:
     if rule.severity.active().is_none() {
         return;
     }
+
     let claims = context.claims;
     let issuer = claims.iss.clone();
     let (key, scope) = match rule.per {
@@ -113,6 +114,7 @@ pub(super) fn check_usage(context: &Context<'_>, findings: &mut Findings, trace:
         },
         _ => (UsageKey::Token(*context.token_id.as_bytes()), "token"),
     };
+
     let window = rule.window.map(warden_policy::Duration::as_secs);
     let expires_at = claims.exp.map(|exp| exp.as_secs().saturating_add(1));
     let uses =
@@ -138,6 +140,7 @@ pub(super) fn check_usage(context: &Context<'_>, findings: &mut Findings, trace:
         let limits: Vec<String> = limits.into_iter().flatten().collect();
         (None, limits.join(", "), format!("{uses} uses{within}"))
     });
+
     if let Some(limit) = denied {
         let message = format!(
             "{scope} used {uses} {}{within}, over the limit of {limit}",
