@@ -370,6 +370,8 @@ impl RevocationStore for FileStore {
     }
 }
 
+impl crate::model::TokenState for FileStore {}
+
 impl UsageCounter for FileStore {
     fn increment(
         &self,

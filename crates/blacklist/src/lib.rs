@@ -47,7 +47,8 @@ mod redis_store;
 pub use file::FileStore;
 pub use memory::{MemoryStore, MemoryUsageCounter};
 pub use model::{
-    Revocation, RevocationStore, StoreError, Target, TokenFacts, UsageCounter, UsageKey,
+    Revocation, RevocationStore, StoreError, Target, TokenFacts, TokenState, UsageCount,
+    UsageCounter, UsageKey,
 };
 #[cfg(feature = "redis")]
 pub use redis_store::{

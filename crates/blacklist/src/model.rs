@@ -271,3 +271,34 @@ mod hex_hash {
         Ok(hash)
     }
 }
+
+/// A use to count in the same step as a revocation check; see [`TokenState`].
+#[derive(Debug, Clone, Copy)]
+pub struct UsageCount<'a> {
+    /// What is counted.
+    pub key: &'a UsageKey,
+    /// Counting window in seconds, if any.
+    pub window: Option<u64>,
+    /// Unix time after which the counter is dropped.
+    pub expires_at: Option<i64>,
+}
+
+/// A store that keeps revocations and usage counts together, and can check a token and
+/// count its use in one step. For Redis that step is one round trip.
+pub trait TokenState: RevocationStore + UsageCounter {
+    /// Checks the token against the revocation list and, with `usage`, counts one use;
+    /// returns the matching entry and the count including this use.
+    fn check_and_count(
+        &self,
+        facts: &TokenFacts<'_>,
+        now: i64,
+        usage: Option<UsageCount<'_>>,
+    ) -> Result<(Option<Revocation>, Option<u64>), StoreError> {
+        let revoked = self.check(facts, now)?;
+        let uses = match usage {
+            Some(usage) => Some(self.increment(usage.key, now, usage.window, usage.expires_at)?),
+            None => None,
+        };
+        Ok((revoked, uses))
+    }
+}

@@ -521,3 +521,114 @@ fn try_revoke_has_one_winner_across_clients() {
         "a lapsed entry is replaced"
     );
 }
+
+/// A loopback TCP relay to the shared Redis that counts request/reply exchanges: each time
+/// the client sends after the server has replied, a new round trip begins.
+struct CountingRelay {
+    port: u16,
+    round_trips: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingRelay {
+    fn start() -> Self {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let round_trips = Arc::new(AtomicUsize::new(0));
+        let counter = round_trips.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let server = std::net::TcpStream::connect("127.0.0.1:6379").unwrap();
+                let replied = Arc::new(AtomicBool::new(true));
+                let (mut client_in, mut server_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut server_in, mut client_out) = (server, client);
+                let (replied_up, counter_up) = (replied.clone(), counter.clone());
+                std::thread::spawn(move || {
+                    let mut buffer = [0_u8; 65_536];
+                    while let Ok(read) = client_in.read(&mut buffer) {
+                        // Counted before forwarding, so the count is final by the time the
+                        // client has its reply.
+                        if read > 0 && replied_up.swap(false, Ordering::SeqCst) {
+                            counter_up.fetch_add(1, Ordering::SeqCst);
+                        }
+                        if read == 0 || server_out.write_all(&buffer[..read]).is_err() {
+                            return;
+                        }
+                    }
+                });
+                std::thread::spawn(move || {
+                    let mut buffer = [0_u8; 65_536];
+                    while let Ok(read) = server_in.read(&mut buffer) {
+                        if read > 0 {
+                            replied.store(true, Ordering::SeqCst);
+                        }
+                        if read == 0 || client_out.write_all(&buffer[..read]).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        CountingRelay { port, round_trips }
+    }
+}
+
+#[test]
+fn check_and_count_is_one_round_trip() {
+    use warden_blacklist::{TokenState, UsageCount};
+    let shared = shared_redis("one_round_trip");
+    let relay = CountingRelay::start();
+    let url = format!(
+        "redis://127.0.0.1:{}/0?prefix={}",
+        relay.port,
+        shared.config.key_prefix()
+    );
+    let store = RedisStore::new(RedisConfig::parse(&url).unwrap());
+    let now = wall_clock();
+    let facts = TokenFacts {
+        jti: Some("j1"),
+        subject: Some("alice"),
+        key_id: Some("k1"),
+        ..token_facts(5)
+    };
+    let key = UsageKey::Token([5; 32]);
+    let count = || UsageCount {
+        key: &key,
+        window: None,
+        expires_at: Some(now + 60),
+    };
+    store.ping().unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    relay
+        .round_trips
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+
+    let (entry, uses) = store.check_and_count(&facts, now, Some(count())).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        relay.round_trips.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    assert!(entry.is_none());
+    assert_eq!(uses, Some(1));
+
+    // Separate calls cost one round trip each, which shows the relay counts exchanges.
+    relay
+        .round_trips
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    store.check(&facts, now).unwrap();
+    store.increment(&key, now, None, Some(now + 60)).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        relay.round_trips.load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
+
+    revoke_token(&store, 5, now);
+    let (entry, uses) = store.check_and_count(&facts, now, Some(count())).unwrap();
+    assert!(entry.is_some(), "the combined call sees revocations");
+    assert_eq!(uses, Some(3));
+}

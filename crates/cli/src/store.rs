@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use warden_blacklist::{
-    FileStore, MemoryStore, RedisConfig, RedisStore, RevocationStore, UsageCounter,
+    FileStore, MemoryStore, RedisConfig, RedisStore, RevocationStore, TokenState, UsageCounter,
 };
 use warden_validator::ValidatorBuilder;
 
@@ -69,6 +69,8 @@ pub struct Stores {
     pub revocations: Arc<dyn RevocationStore>,
     /// Usage counters shared with other processes; `None` keeps the validator's own.
     pub usage: Option<Arc<dyn UsageCounter>>,
+    /// The same store as both, when it can check and count in one step.
+    pub state: Option<Arc<dyn TokenState>>,
 }
 
 /// Opens the store; a file store replays its journal, a Redis store connects on first use.
@@ -89,19 +91,22 @@ pub fn open(spec: &StoreSpec, create: bool) -> Result<Stores> {
             let store = Arc::new(store);
             Stores {
                 revocations: store.clone(),
-                usage: Some(store),
+                usage: Some(store.clone()),
+                state: Some(store),
             }
         }
         StoreSpec::Redis(config) => {
             let store = Arc::new(RedisStore::new(config.clone()));
             Stores {
                 revocations: store.clone(),
-                usage: Some(store),
+                usage: Some(store.clone()),
+                state: Some(store),
             }
         }
         StoreSpec::Memory => Stores {
             revocations: Arc::new(MemoryStore::new()),
             usage: None,
+            state: None,
         },
     };
     Ok(stores)
@@ -110,6 +115,9 @@ pub fn open(spec: &StoreSpec, create: bool) -> Result<Stores> {
 /// Opens the store and gives it to the validator being built.
 pub fn attach(builder: ValidatorBuilder, spec: &StoreSpec) -> Result<ValidatorBuilder> {
     let stores = open(spec, false)?;
+    if let Some(state) = stores.state {
+        return Ok(builder.state(state));
+    }
     let mut builder = builder.revocations(stores.revocations);
     if let Some(usage) = stores.usage {
         builder = builder.usage(usage);

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use jsonwebtoken::crypto::CryptoProvider;
-use warden_blacklist::{MemoryStore, MemoryUsageCounter, RevocationStore, UsageCounter};
+use warden_blacklist::{
+    MemoryStore, MemoryUsageCounter, RevocationStore, TokenState, UsageCounter,
+};
 use warden_claims::{Algorithm, Claims, CompactToken, Header, TokenId};
 use warden_policy::{Algorithms, IssuerConfig, Policy};
 
@@ -80,6 +82,8 @@ pub struct Validator {
     issuers: Vec<Issuer>,
     revocations: Arc<dyn RevocationStore>,
     usage: Arc<dyn UsageCounter>,
+    /// Set when revocations and usage live in one store that answers both at once.
+    state: Option<Arc<dyn TokenState>>,
     clock: Arc<dyn Clock>,
     provider: &'static CryptoProvider,
     warnings: Vec<String>,
@@ -100,6 +104,7 @@ pub struct ValidatorBuilder {
     keys: KeySet,
     revocations: Option<Arc<dyn RevocationStore>>,
     usage: Option<Arc<dyn UsageCounter>>,
+    state: Option<Arc<dyn TokenState>>,
     clock: Option<Arc<dyn Clock>>,
 }
 
@@ -107,12 +112,23 @@ impl ValidatorBuilder {
     /// Sets the revocation list. Default: an empty in-memory list.
     pub fn revocations(mut self, store: Arc<dyn RevocationStore>) -> Self {
         self.revocations = Some(store);
+        self.state = None;
         self
     }
 
     /// Sets the usage counters. Default: in-memory counters owned by this validator.
     pub fn usage(mut self, counter: Arc<dyn UsageCounter>) -> Self {
         self.usage = Some(counter);
+        self.state = None;
+        self
+    }
+
+    /// Sets one store for both revocations and usage counts, which then checks a token and
+    /// counts its use in one step (one round trip for Redis).
+    pub fn state(mut self, store: Arc<dyn TokenState>) -> Self {
+        self.revocations = Some(store.clone());
+        self.usage = Some(store.clone());
+        self.state = Some(store);
         self
     }
 
@@ -162,6 +178,7 @@ impl ValidatorBuilder {
             policy: self.policy,
             keys: self.keys,
             issuers,
+            state: self.state,
             revocations: self
                 .revocations
                 .unwrap_or_else(|| Arc::new(MemoryStore::new())),
@@ -265,6 +282,7 @@ impl Validator {
             keys,
             revocations: None,
             usage: None,
+            state: None,
             clock: None,
         }
     }
@@ -333,6 +351,10 @@ impl Validator {
 
     pub(crate) fn revocations(&self) -> &dyn RevocationStore {
         self.revocations.as_ref()
+    }
+
+    pub(crate) fn token_state(&self) -> Option<&dyn TokenState> {
+        self.state.as_deref()
     }
 
     pub(crate) fn usage_counter(&self) -> &dyn UsageCounter {

@@ -394,6 +394,47 @@ impl UsageCounter for RedisStore {
     }
 }
 
+impl crate::model::TokenState for RedisStore {
+    /// Sends the revocation look-ups and the usage increment as one pipeline, so checking
+    /// a token costs one round trip.
+    fn check_and_count(
+        &self,
+        facts: &TokenFacts<'_>,
+        now: i64,
+        usage: Option<crate::model::UsageCount<'_>>,
+    ) -> Result<(Option<Revocation>, Option<u64>), StoreError> {
+        let Some(usage) = usage else {
+            return Ok((self.check(facts, now)?, None));
+        };
+        let keys = layout::check_keys(&self.config.prefix, facts)?;
+        let usage_key = layout::usage_key(&self.config.prefix, usage.key)?;
+        let lapse = layout::usage_lapse(now, usage.window, usage.expires_at);
+        // The pipeline counts a use, so a lost reply must not be retried.
+        let (hashes, uses) = self.run("check and count a token", Retry::Never, |connection| {
+            let mut pipe = redis::pipe();
+            for key in &keys {
+                pipe.cmd("HGETALL").arg(key);
+            }
+            pipe.cmd("EVAL")
+                .arg(layout::INCREMENT_SCRIPT)
+                .arg(1)
+                .arg(&usage_key)
+                .arg(now)
+                .arg(&lapse);
+            let mut replies: Vec<redis::Value> = pipe.query(connection)?;
+            let uses_reply = replies.pop().unwrap_or(redis::Value::Nil);
+            let uses: u64 = redis::from_redis_value(uses_reply)?;
+            let hashes = replies
+                .into_iter()
+                .map(redis::from_redis_value::<HashMap<String, String>>)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((hashes, uses))
+        })?;
+        let revoked = layout::first_match(&self.config.prefix, &keys, hashes, facts, now);
+        Ok((revoked, Some(uses)))
+    }
+}
+
 /// Runs a blocking call so that it does not stall a Tokio worker thread, where it can.
 fn off_async_worker<T>(call: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {

@@ -42,8 +42,7 @@ pub(crate) fn evaluate_claims(
         });
         findings.error(Code::ClaimInvalidType, "claims", error.to_string());
     }
-    state::check_revocation(context, findings, trace);
-    state::check_usage(context, findings, trace);
+    state::check_state(context, findings, trace);
     header::check_header(context, findings, trace);
     time::check_times(context, findings, trace);
     check_claims(context, findings, trace);

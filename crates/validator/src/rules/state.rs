@@ -1,52 +1,144 @@
 //! Rules that consult the revocation list and the usage counters.
 
-use warden_blacklist::{Target, TokenFacts, UsageKey};
+use warden_blacklist::{Revocation, StoreError, Target, TokenFacts, UsageCount, UsageKey};
 use warden_claims::{NumericDate, TokenId};
-use warden_policy::{Rules, Severity, UsageScope};
+use warden_policy::{Rules, Severity, UsageRule, UsageScope};
 
 use super::Context;
 use crate::findings::{Findings, Trace};
 use crate::report::{Code, format_time};
 
-pub(super) fn check_revocation(context: &Context<'_>, findings: &mut Findings, trace: &mut Trace) {
-    let rules = &context.validator.policy().rules;
-    let Some(severity) = rules
+/// A use to count under the policy's `usage` rule.
+struct PendingUse<'a> {
+    rule: &'a UsageRule,
+    key: UsageKey,
+    scope: &'static str,
+    window: Option<u64>,
+    expires_at: Option<i64>,
+}
+
+/// Runs the revocation and usage rules. When one store holds both, the check and the
+/// count are one call, which for Redis is one round trip.
+pub(super) fn check_state(context: &Context<'_>, findings: &mut Findings, trace: &mut Trace) {
+    let validator = context.validator;
+    let rules = &validator.policy().rules;
+    let revocation = rules
         .revocation
         .as_ref()
-        .and_then(|rule| rule.severity.active())
-    else {
+        .and_then(|rule| rule.severity.active());
+    let pending = pending_use(context);
+    let facts = token_facts(context);
+
+    if let (Some(state), Some(severity), Some(usage)) =
+        (validator.token_state(), revocation, &pending)
+    {
+        let count = UsageCount {
+            key: &usage.key,
+            window: usage.window,
+            expires_at: usage.expires_at,
+        };
+        match state.check_and_count(&facts, context.now, Some(count)) {
+            Ok((entry, uses)) => {
+                report_revocation(entry, severity, findings, trace);
+                if let Some(uses) = uses {
+                    report_usage(usage, uses, findings, trace);
+                }
+            }
+            Err(error) => store_unavailable(rules, &error, findings, trace),
+        }
         return;
-    };
+    }
+
+    if let Some(severity) = revocation {
+        match validator.revocations().check(&facts, context.now) {
+            Ok(entry) => report_revocation(entry, severity, findings, trace),
+            Err(error) => store_unavailable(rules, &error, findings, trace),
+        }
+    }
+    if let Some(usage) = &pending {
+        let counter = validator.usage_counter();
+        match counter.increment(&usage.key, context.now, usage.window, usage.expires_at) {
+            Ok(uses) => report_usage(usage, uses, findings, trace),
+            Err(error) => store_unavailable(rules, &error, findings, trace),
+        }
+    }
+}
+
+fn token_facts<'a>(context: &Context<'a>) -> TokenFacts<'a> {
     let claims = context.claims;
-    let facts = TokenFacts {
+    TokenFacts {
         token_hash: *context.token_id.as_bytes(),
         issuer: claims.iss.as_deref(),
         subject: claims.sub.as_deref(),
         jti: claims.jti.as_deref(),
         issued_at: claims.iat.map(NumericDate::as_secs),
         key_id: context.key_id,
-    };
-    match context.validator.revocations().check(&facts, context.now) {
-        Ok(Some(entry)) => {
-            trace.record("revocation", false, || {
-                (
-                    None,
-                    "not revoked".to_owned(),
-                    describe_target(&entry.target),
-                )
-            });
-            let message = format!(
-                "token is revoked ({}, revoked at {})",
-                describe_target(&entry.target),
-                format_time(entry.revoked_at)
-            );
-            findings.add(Code::TokenRevoked, severity, "revocation", message);
-        }
-        Ok(None) => trace.record("revocation", true, || {
-            (None, "not revoked".to_owned(), "no entry".to_owned())
-        }),
-        Err(error) => store_unavailable(rules, &error.to_string(), findings, trace),
     }
+}
+
+/// Returns the use to count, or `None` when the rule is off or the token lacks the claim
+/// it counts by.
+fn pending_use<'a>(context: &Context<'a>) -> Option<PendingUse<'a>> {
+    let rule = context.validator.policy().rules.usage.as_ref()?;
+    rule.severity.active()?;
+    let claims = context.claims;
+    let (key, scope) = match rule.per {
+        UsageScope::Jti => {
+            let jti = claims.jti.clone()?;
+            (
+                UsageKey::Jti {
+                    issuer: claims.iss.clone(),
+                    jti,
+                },
+                "jti",
+            )
+        }
+        UsageScope::Subject => {
+            let subject = claims.sub.clone()?;
+            (
+                UsageKey::Subject {
+                    issuer: claims.iss.clone(),
+                    subject,
+                },
+                "subject",
+            )
+        }
+        _ => (UsageKey::Token(*context.token_id.as_bytes()), "token"),
+    };
+    Some(PendingUse {
+        rule,
+        key,
+        scope,
+        window: rule.window.map(warden_policy::Duration::as_secs),
+        expires_at: claims.exp.map(|exp| exp.as_secs().saturating_add(1)),
+    })
+}
+
+fn report_revocation(
+    entry: Option<Revocation>,
+    severity: Severity,
+    findings: &mut Findings,
+    trace: &mut Trace,
+) {
+    let Some(entry) = entry else {
+        trace.record("revocation", true, || {
+            (None, "not revoked".to_owned(), "no entry".to_owned())
+        });
+        return;
+    };
+    trace.record("revocation", false, || {
+        (
+            None,
+            "not revoked".to_owned(),
+            describe_target(&entry.target),
+        )
+    });
+    let message = format!(
+        "token is revoked ({}, revoked at {})",
+        describe_target(&entry.target),
+        format_time(entry.revoked_at)
+    );
+    findings.add(Code::TokenRevoked, severity, "revocation", message);
 }
 
 fn describe_target(target: &Target) -> String {
@@ -56,14 +148,20 @@ fn describe_target(target: &Target) -> String {
     }
 }
 
-fn store_unavailable(rules: &Rules, error: &str, findings: &mut Findings, trace: &mut Trace) {
+fn store_unavailable(
+    rules: &Rules,
+    error: &StoreError,
+    findings: &mut Findings,
+    trace: &mut Trace,
+) {
+    let error = error.to_string();
     // Fail closed: without an explicit `store_unavailable` rule the finding is an error.
     let severity = match &rules.store_unavailable {
         Some(rule) => rule.severity.active(),
         None => Some(Severity::Error),
     };
     trace.record("store_unavailable", false, || {
-        (None, "store answers".to_owned(), error.to_owned())
+        (None, "store answers".to_owned(), error.clone())
     });
     if let Some(severity) = severity {
         let degraded = if severity == Severity::Warning {
@@ -80,52 +178,9 @@ fn store_unavailable(rules: &Rules, error: &str, findings: &mut Findings, trace:
     }
 }
 
-pub(super) fn check_usage(context: &Context<'_>, findings: &mut Findings, trace: &mut Trace) {
-    let rules = &context.validator.policy().rules;
-    let Some(rule) = &rules.usage else {
-        return;
-    };
-    if rule.severity.active().is_none() {
-        return;
-    }
-
-    let claims = context.claims;
-    let issuer = claims.iss.clone();
-    let (key, scope) = match rule.per {
-        UsageScope::Jti => match &claims.jti {
-            Some(jti) => (
-                UsageKey::Jti {
-                    issuer,
-                    jti: jti.clone(),
-                },
-                "jti",
-            ),
-            None => return,
-        },
-        UsageScope::Subject => match &claims.sub {
-            Some(subject) => (
-                UsageKey::Subject {
-                    issuer,
-                    subject: subject.clone(),
-                },
-                "subject",
-            ),
-            None => return,
-        },
-        _ => (UsageKey::Token(*context.token_id.as_bytes()), "token"),
-    };
-
-    let window = rule.window.map(warden_policy::Duration::as_secs);
-    let expires_at = claims.exp.map(|exp| exp.as_secs().saturating_add(1));
-    let uses =
-        match context
-            .validator
-            .usage_counter()
-            .increment(&key, context.now, window, expires_at)
-        {
-            Ok(uses) => uses,
-            Err(error) => return store_unavailable(rules, &error.to_string(), findings, trace),
-        };
+fn report_usage(usage: &PendingUse<'_>, uses: u64, findings: &mut Findings, trace: &mut Trace) {
+    let rule = usage.rule;
+    let scope = usage.scope;
     let within = rule
         .window
         .map(|window| format!(" within {window}"))
