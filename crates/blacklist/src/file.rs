@@ -158,23 +158,23 @@ impl FileStore {
             self.index.insert(revocation);
         }
         journal.replayed = base + good_len;
-        if let Some(reason) = tail {
-            if repair {
-                tracing::warn!(
-                    path = %self.path.display(),
-                    offset = journal.replayed,
-                    reason,
-                    "cutting off torn journal tail left by an interrupted write"
-                );
-                journal
-                    .file
-                    .set_len(journal.replayed)
-                    .map_err(|source| io_error(&self.path, source))?;
-                journal
-                    .file
-                    .sync_all()
-                    .map_err(|source| io_error(&self.path, source))?;
-            }
+        if let Some(reason) = tail
+            && repair
+        {
+            tracing::warn!(
+                path = %self.path.display(),
+                offset = journal.replayed,
+                reason,
+                "cutting off torn journal tail left by an interrupted write"
+            );
+            journal
+                .file
+                .set_len(journal.replayed)
+                .map_err(|source| io_error(&self.path, source))?;
+            journal
+                .file
+                .sync_all()
+                .map_err(|source| io_error(&self.path, source))?;
         }
         Ok(())
     }

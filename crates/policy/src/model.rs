@@ -278,12 +278,12 @@ impl TryFrom<UsageRuleFields> for UsageRule {
         if fields.warn_after.is_none() && fields.deny_after.is_none() {
             return Err("usage needs `warn_after`, `deny_after` or both".to_owned());
         }
-        if let (Some(warn), Some(deny)) = (fields.warn_after, fields.deny_after) {
-            if warn >= deny {
-                return Err(format!(
-                    "usage `warn_after` ({warn}) must be below `deny_after` ({deny})"
-                ));
-            }
+        if let (Some(warn), Some(deny)) = (fields.warn_after, fields.deny_after)
+            && warn >= deny
+        {
+            return Err(format!(
+                "usage `warn_after` ({warn}) must be below `deny_after` ({deny})"
+            ));
         }
         if fields.window.is_some_and(|window| window.as_secs() == 0) {
             return Err("usage `window` must be longer than 0s".to_owned());

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use warden_claims::{Algorithm, AlgorithmFamily, Part, decode_segment};
 
 use crate::der;
+use crate::prepared::PreparedHmac;
 
 /// Shortest RSA modulus accepted, in bits (NIST SP 800-57 and RFC 7518 section 3.3).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -64,6 +65,8 @@ pub struct VerificationKey {
     algorithm: Option<Algorithm>,
     secret_len: usize,
     decoding: DecodingKey,
+    /// HMAC keys set up once with the backend; `None` for other key types.
+    prepared_hmac: Option<PreparedHmac>,
 }
 
 impl fmt::Debug for VerificationKey {
@@ -90,6 +93,7 @@ impl VerificationKey {
             algorithm: None,
             secret_len: secret.len(),
             decoding,
+            prepared_hmac: PreparedHmac::new(secret),
         })
     }
 
@@ -115,6 +119,10 @@ impl VerificationKey {
 
     pub(crate) fn decoding_key(&self) -> &DecodingKey {
         &self.decoding
+    }
+
+    pub(crate) fn prepared_hmac(&self) -> Option<&PreparedHmac> {
+        self.prepared_hmac.as_ref()
     }
 
     /// Returns true for an HMAC secret shorter than `algorithm`'s hash output.
@@ -222,13 +230,13 @@ impl KeySet {
     }
 
     fn push(&mut self, key: VerificationKey, origin: &str) -> Result<(), KeyError> {
-        if let Some(kid) = key.kid() {
-            if self.keys.iter().any(|other| other.kid() == Some(kid)) {
-                return Err(KeyError::Invalid {
-                    origin: origin.to_owned(),
-                    reason: format!("duplicate key id `{kid}`"),
-                });
-            }
+        if let Some(kid) = key.kid()
+            && self.keys.iter().any(|other| other.kid() == Some(kid))
+        {
+            return Err(KeyError::Invalid {
+                origin: origin.to_owned(),
+                reason: format!("duplicate key id `{kid}`"),
+            });
         }
         self.keys.push(key);
         Ok(())
@@ -303,6 +311,7 @@ fn rsa_key(
         algorithm,
         secret_len: 0,
         decoding,
+        prepared_hmac: None,
     })
 }
 
@@ -337,6 +346,7 @@ fn ec_key(
         algorithm: Some(algorithm),
         secret_len: 0,
         decoding,
+        prepared_hmac: None,
     })
 }
 
@@ -351,6 +361,7 @@ fn ed_key(public_key: &[u8], kid: Option<String>) -> Result<VerificationKey, Str
         algorithm: Some(Algorithm::EdDSA),
         secret_len: 0,
         decoding,
+        prepared_hmac: None,
     })
 }
 
@@ -459,6 +470,7 @@ pub fn jwk_key(jwk: &Map<String, Value>) -> Result<VerificationKey, String> {
                 algorithm,
                 secret_len: 0,
                 decoding,
+                prepared_hmac: None,
             }
         }
         "EC" => {
@@ -480,13 +492,13 @@ pub fn jwk_key(jwk: &Map<String, Value>) -> Result<VerificationKey, String> {
         },
         other => return Err(format!("unsupported key type `{other}`")),
     };
-    if let Some(algorithm) = algorithm {
-        if !key.supports(algorithm) || algorithm.family() != key.family {
-            return Err(format!(
-                "key algorithm `{algorithm}` does not fit a {} key",
-                key.family
-            ));
-        }
+    if let Some(algorithm) = algorithm
+        && (!key.supports(algorithm) || algorithm.family() != key.family)
+    {
+        return Err(format!(
+            "key algorithm `{algorithm}` does not fit a {} key",
+            key.family
+        ));
     }
     Ok(key)
 }

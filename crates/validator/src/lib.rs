@@ -32,9 +32,11 @@
 //! - Messages name the token by a prefix of its identity hash, never by its text.
 #![forbid(unsafe_code)]
 
+mod cache;
 mod clock;
 mod der;
 mod keys;
+mod prepared;
 mod report;
 mod rules;
 mod validator;

@@ -169,125 +169,125 @@ fn check_usage(
 
 fn check_times(rules: &Rules, claims: &Claims, times: Times, findings: &mut Findings) {
     let Times { now, leeway } = times;
-    if let Some(rule) = &rules.expiry {
-        if let Some(severity) = rule.severity.active() {
-            match claims.exp {
-                Some(exp) if now - leeway >= exp.as_f64() => {
-                    let message = format!(
-                        "token expired at {} (`exp` {exp}), {} ago",
-                        timestamp(exp),
-                        ago(now - exp.as_f64())
-                    );
-                    findings.add(Code::TokenExpired, severity, "expiry", message);
-                }
-                None if rule.required && !claims.contains("exp") => {
-                    findings.add(
-                        Code::TokenNoExpiry,
-                        severity,
-                        "expiry",
-                        "token has no `exp`".to_owned(),
-                    );
-                }
-                _ => {}
-            }
-        }
-    }
-    if let (Some(severity), Some(nbf)) = (active(&rules.not_before), claims.nbf) {
-        if now + leeway < nbf.as_f64() {
-            let message = format!("token is not valid before {} (`nbf` {nbf})", timestamp(nbf));
-            findings.add(Code::TokenNotYetValid, severity, "not_before", message);
-        }
-    }
-    if let (Some(severity), Some(iat)) = (active(&rules.issued_in_future), claims.iat) {
-        if iat.as_f64() > now + leeway {
-            let message = format!(
-                "token is issued in the future, at {} (`iat` {iat})",
-                timestamp(iat)
-            );
-            findings.add(Code::IssuedInFuture, severity, "issued_in_future", message);
-        }
-    }
-    if let Some(rule) = &rules.max_age {
-        if let (Some(severity), Some(iat)) = (rule.severity.active(), claims.iat) {
-            let age = now - iat.as_f64();
-            if age > rule.max.as_f64() {
+    if let Some(rule) = &rules.expiry
+        && let Some(severity) = rule.severity.active()
+    {
+        match claims.exp {
+            Some(exp) if now - leeway >= exp.as_f64() => {
                 let message = format!(
-                    "token was issued {} ago (`iat` {iat}), more than the maximum age of {}",
-                    ago(age),
-                    rule.max
+                    "token expired at {} (`exp` {exp}), {} ago",
+                    timestamp(exp),
+                    ago(now - exp.as_f64())
                 );
-                findings.add(Code::TokenTooOld, severity, "max_age", message);
+                findings.add(Code::TokenExpired, severity, "expiry", message);
             }
+            None if rule.required && !claims.contains("exp") => {
+                findings.add(
+                    Code::TokenNoExpiry,
+                    severity,
+                    "expiry",
+                    "token has no `exp`".to_owned(),
+                );
+            }
+            _ => {}
+        }
+    }
+    if let (Some(severity), Some(nbf)) = (active(&rules.not_before), claims.nbf)
+        && now + leeway < nbf.as_f64()
+    {
+        let message = format!("token is not valid before {} (`nbf` {nbf})", timestamp(nbf));
+        findings.add(Code::TokenNotYetValid, severity, "not_before", message);
+    }
+    if let (Some(severity), Some(iat)) = (active(&rules.issued_in_future), claims.iat)
+        && iat.as_f64() > now + leeway
+    {
+        let message = format!(
+            "token is issued in the future, at {} (`iat` {iat})",
+            timestamp(iat)
+        );
+        findings.add(Code::IssuedInFuture, severity, "issued_in_future", message);
+    }
+    if let Some(rule) = &rules.max_age
+        && let (Some(severity), Some(iat)) = (rule.severity.active(), claims.iat)
+    {
+        let age = now - iat.as_f64();
+        if age > rule.max.as_f64() {
+            let message = format!(
+                "token was issued {} ago (`iat` {iat}), more than the maximum age of {}",
+                ago(age),
+                rule.max
+            );
+            findings.add(Code::TokenTooOld, severity, "max_age", message);
         }
     }
 }
 
 fn check_claims(rules: &Rules, claims: &Claims, findings: &mut Findings) {
-    if let Some(rule) = &rules.required_claims {
-        if let Some(severity) = rule.severity.active() {
-            for name in rule.claims.iter().filter(|name| !claims.contains(name)) {
-                findings.add(
-                    Code::ClaimMissing,
-                    severity,
-                    "required_claims",
-                    format!("required claim `{name}` is missing"),
-                );
-            }
+    if let Some(rule) = &rules.required_claims
+        && let Some(severity) = rule.severity.active()
+    {
+        for name in rule.claims.iter().filter(|name| !claims.contains(name)) {
+            findings.add(
+                Code::ClaimMissing,
+                severity,
+                "required_claims",
+                format!("required claim `{name}` is missing"),
+            );
         }
     }
-    if let Some(rule) = &rules.issuer {
-        if let Some(severity) = rule.severity.active() {
-            match claims.iss.as_deref() {
-                Some(issuer) if rule.allowed.contains(issuer) => {}
-                Some(issuer) => {
-                    findings.add(
-                        Code::IssuerNotAllowed,
-                        severity,
-                        "issuer",
-                        format!("issuer `{issuer}` is not allowed"),
-                    );
-                }
-                None => findings.add(
+    if let Some(rule) = &rules.issuer
+        && let Some(severity) = rule.severity.active()
+    {
+        match claims.iss.as_deref() {
+            Some(issuer) if rule.allowed.contains(issuer) => {}
+            Some(issuer) => {
+                findings.add(
                     Code::IssuerNotAllowed,
                     severity,
                     "issuer",
-                    "token has no `iss`".to_owned(),
-                ),
+                    format!("issuer `{issuer}` is not allowed"),
+                );
             }
+            None => findings.add(
+                Code::IssuerNotAllowed,
+                severity,
+                "issuer",
+                "token has no `iss`".to_owned(),
+            ),
         }
     }
-    if let Some(rule) = &rules.audience {
-        if let Some(severity) = rule.severity.active() {
-            match &claims.aud {
-                Some(audience) if audience.iter().any(|aud| rule.allowed.contains(aud)) => {}
-                Some(audience) => {
-                    let listed: Vec<&str> = audience.iter().collect();
-                    let message = format!("audience `{}` is not allowed", listed.join("`, `"));
-                    findings.add(Code::AudienceNotAllowed, severity, "audience", message);
-                }
-                None => findings.add(
-                    Code::AudienceNotAllowed,
-                    severity,
-                    "audience",
-                    "token has no `aud`".to_owned(),
-                ),
+    if let Some(rule) = &rules.audience
+        && let Some(severity) = rule.severity.active()
+    {
+        match &claims.aud {
+            Some(audience) if audience.iter().any(|aud| rule.allowed.contains(aud)) => {}
+            Some(audience) => {
+                let listed: Vec<&str> = audience.iter().collect();
+                let message = format!("audience `{}` is not allowed", listed.join("`, `"));
+                findings.add(Code::AudienceNotAllowed, severity, "audience", message);
             }
+            None => findings.add(
+                Code::AudienceNotAllowed,
+                severity,
+                "audience",
+                "token has no `aud`".to_owned(),
+            ),
         }
     }
-    if let Some(rule) = &rules.suspicious_roles {
-        if let Some(severity) = rule.severity.active() {
-            for role in claims.all_roles() {
-                if let Some(listed) = rule.roles.matching(role) {
-                    let message = if role == listed {
-                        format!("role `{role}` is on the suspicious list")
-                    } else {
-                        format!(
-                            "role `{}` is on the suspicious list as `{listed}`",
-                            role.escape_debug()
-                        )
-                    };
-                    findings.add(Code::RoleSuspicious, severity, "suspicious_roles", message);
-                }
+    if let Some(rule) = &rules.suspicious_roles
+        && let Some(severity) = rule.severity.active()
+    {
+        for role in claims.all_roles() {
+            if let Some(listed) = rule.roles.matching(role) {
+                let message = if role == listed {
+                    format!("role `{role}` is on the suspicious list")
+                } else {
+                    format!(
+                        "role `{}` is on the suspicious list as `{listed}`",
+                        role.escape_debug()
+                    )
+                };
+                findings.add(Code::RoleSuspicious, severity, "suspicious_roles", message);
             }
         }
     }
@@ -306,15 +306,15 @@ fn check_claims(rules: &Rules, claims: &Claims, findings: &mut Findings) {
             );
         }
     }
-    if let Some(severity) = active(&rules.jti_required) {
-        if !claims.contains("jti") {
-            findings.add(
-                Code::JtiMissing,
-                severity,
-                "jti_required",
-                "token has no `jti`, so it cannot be revoked by id".to_owned(),
-            );
-        }
+    if let Some(severity) = active(&rules.jti_required)
+        && !claims.contains("jti")
+    {
+        findings.add(
+            Code::JtiMissing,
+            severity,
+            "jti_required",
+            "token has no `jti`, so it cannot be revoked by id".to_owned(),
+        );
     }
 }
 

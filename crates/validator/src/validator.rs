@@ -2,11 +2,15 @@ use std::sync::Arc;
 
 use jsonwebtoken::crypto::CryptoProvider;
 use warden_blacklist::{MemoryStore, MemoryUsageCounter, RevocationStore, UsageCounter};
-use warden_claims::{Algorithm, Claims, CompactToken, FormatError, Header, TokenId};
+use warden_claims::{
+    Algorithm, AlgorithmFamily, Claims, CompactToken, FormatError, Header, TokenId,
+};
 use warden_policy::{Algorithms, Policy, Severity};
 
+use crate::cache::SignatureCache;
 use crate::clock::{Clock, SystemClock};
 use crate::keys::{KeySet, VerificationKey};
+use crate::prepared::verify_hmac;
 use crate::report::{Code, Decision, Finding, Report};
 use crate::rules::evaluate_claims;
 
@@ -43,6 +47,7 @@ pub struct Validator {
     usage: Arc<dyn UsageCounter>,
     clock: Arc<dyn Clock>,
     provider: &'static CryptoProvider,
+    signature_cache: Option<SignatureCache>,
     warnings: Vec<String>,
 }
 
@@ -62,6 +67,7 @@ pub struct ValidatorBuilder {
     revocations: Option<Arc<dyn RevocationStore>>,
     usage: Option<Arc<dyn UsageCounter>>,
     clock: Option<Arc<dyn Clock>>,
+    signature_cache: usize,
 }
 
 impl ValidatorBuilder {
@@ -80,6 +86,17 @@ impl ValidatorBuilder {
     /// Sets the clock. Default: the system clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// Keeps up to `entries` verified RS*, PS*, ES* and EdDSA signatures, so a token seen
+    /// again skips signature verification; every other check still runs. Default: 0 (off).
+    ///
+    /// Each entry takes the token's 32-byte identity plus its signature segment (86 bytes
+    /// for ES256, 342 for RS256 with a 2048-bit key) and some overhead. HMAC signatures
+    /// are not cached because verifying them costs about as much as a lookup.
+    pub fn signature_cache(mut self, entries: usize) -> Self {
+        self.signature_cache = entries;
         self
     }
 
@@ -127,6 +144,8 @@ impl ValidatorBuilder {
                 .unwrap_or_else(|| Arc::new(MemoryUsageCounter::new())),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             provider,
+            signature_cache: (self.signature_cache > 0)
+                .then(|| SignatureCache::new(self.signature_cache)),
             warnings,
         })
     }
@@ -165,6 +184,7 @@ impl Validator {
             revocations: None,
             usage: None,
             clock: None,
+            signature_cache: 0,
         }
     }
 
@@ -247,16 +267,24 @@ impl Validator {
             }
         };
         let id = compact.id();
-        let verified = self.verify_compact(&compact, findings);
+        let verified = self.verify_compact(&compact, id, findings);
         (id, verified)
     }
 
     fn verify_compact(
         &self,
         compact: &CompactToken<'_>,
+        id: TokenId,
         findings: &mut Findings,
     ) -> Option<(Header, Claims)> {
-        let header = verify_signature(compact, &self.keys, &self.policy.algorithms, self.provider)
+        let signature_layer = SignatureLayer {
+            keys: &self.keys,
+            allowed: &self.policy.algorithms,
+            provider: self.provider,
+            cache: self.signature_cache.as_ref().map(|cache| (cache, id)),
+        };
+        let header = signature_layer
+            .verify(compact)
             .map_err(|finding| findings.0.push(finding))
             .ok()?;
         let claims = compact
@@ -280,42 +308,85 @@ pub fn verify_signature(
     allowed: &Algorithms,
     provider: &CryptoProvider,
 ) -> Result<Header, Finding> {
-    let fail = |code: Code, rule: &'static str, message: String| Finding {
+    let layer = SignatureLayer {
+        keys,
+        allowed,
+        provider,
+        cache: None,
+    };
+    layer.verify(compact)
+}
+
+/// What the signature checks need, with the validator's signature cache when it has one.
+struct SignatureLayer<'a> {
+    keys: &'a KeySet,
+    allowed: &'a Algorithms,
+    provider: &'a CryptoProvider,
+    /// The cache and the identity of the token being checked.
+    cache: Option<(&'a SignatureCache, TokenId)>,
+}
+
+impl SignatureLayer<'_> {
+    fn verify(&self, compact: &CompactToken<'_>) -> Result<Header, Finding> {
+        let header = compact
+            .decode_header()
+            .and_then(|json| Header::from_json(&json))
+            .map_err(|error| fail(format_code(&error), "format", error.to_string()))?;
+        let (algorithm, candidates) = self.select_keys(&header)?;
+        let cache = self
+            .cache
+            .filter(|_| algorithm.family() != AlgorithmFamily::Hmac);
+        let segment = compact.signature_segment();
+        if cache.is_some_and(|(cache, id)| cache.contains(&id, segment)) {
+            return Ok(header);
+        }
+        let signature = compact
+            .decode_signature()
+            .map_err(|error| fail(Code::TokenMalformed, "format", error.to_string()))?;
+        let message = compact.signing_input().as_bytes();
+        if !candidates
+            .iter()
+            .any(|key| signature_verifies(self.provider, key, algorithm, message, &signature))
+        {
+            return Err(fail(
+                Code::SignatureInvalid,
+                "signature",
+                format!("{algorithm} signature does not verify"),
+            ));
+        }
+        if let Some((cache, id)) = cache {
+            cache.insert(id, segment);
+        }
+        Ok(header)
+    }
+
+    /// Checks `crit` and `alg` and returns the algorithm with the keys that may verify it.
+    fn select_keys<'k>(
+        &'k self,
+        header: &'k Header,
+    ) -> Result<(Algorithm, Vec<&'k VerificationKey>), Finding> {
+        if let Some(extensions) = &header.crit {
+            let message = format!(
+                "header marks `{}` as critical; Warden implements no JWS extensions",
+                extensions.join("`, `")
+            );
+            return Err(fail(Code::CritUnsupported, "format", message));
+        }
+        let algorithm = check_algorithm(header, self.allowed)
+            .map_err(|(code, message)| fail(code, "algorithm", message))?;
+        let candidates = keys_for(self.keys, header, algorithm)
+            .map_err(|(code, message)| fail(code, "algorithm", message))?;
+        Ok((algorithm, candidates))
+    }
+}
+
+fn fail(code: Code, rule: &'static str, message: String) -> Finding {
+    Finding {
         code,
         severity: Severity::Error,
         rule,
         message,
-    };
-    let header = compact
-        .decode_header()
-        .and_then(|json| Header::from_json(&json))
-        .map_err(|error| fail(format_code(&error), "format", error.to_string()))?;
-    if let Some(extensions) = &header.crit {
-        let message = format!(
-            "header marks `{}` as critical; Warden implements no JWS extensions",
-            extensions.join("`, `")
-        );
-        return Err(fail(Code::CritUnsupported, "format", message));
     }
-    let algorithm = check_algorithm(&header, allowed)
-        .map_err(|(code, message)| fail(code, "algorithm", message))?;
-    let candidates = keys_for(keys, &header, algorithm)
-        .map_err(|(code, message)| fail(code, "algorithm", message))?;
-    let signature = compact
-        .decode_signature()
-        .map_err(|error| fail(Code::TokenMalformed, "format", error.to_string()))?;
-    let message = compact.signing_input().as_bytes();
-    if !candidates
-        .iter()
-        .any(|key| signature_verifies(provider, key, algorithm, message, &signature))
-    {
-        return Err(fail(
-            Code::SignatureInvalid,
-            "signature",
-            format!("{algorithm} signature does not verify"),
-        ));
-    }
-    Ok(header)
 }
 
 fn check_algorithm(header: &Header, allowed: &Algorithms) -> Result<Algorithm, (Code, String)> {
@@ -382,6 +453,9 @@ fn signature_verifies(
     message: &[u8],
     signature: &Vec<u8>,
 ) -> bool {
+    if let Some(verified) = verify_hmac(key.prepared_hmac(), algorithm, message, signature) {
+        return verified;
+    }
     let Some(algorithm) = to_jsonwebtoken(algorithm) else {
         return false;
     };

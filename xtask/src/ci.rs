@@ -1,0 +1,84 @@
+//! `cargo xtask ci`: the checks CI runs, in order, stopping at the first failure.
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::process::{self, cargo};
+use crate::{bench, fuzz};
+
+/// Arguments of `cargo xtask ci`.
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// Fuzzing time per target, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    pub fuzz_time: u64,
+    /// Skip the fuzz runs.
+    #[arg(long)]
+    pub skip_fuzz: bool,
+    /// Skip the bench build and quick run.
+    #[arg(long)]
+    pub skip_bench: bool,
+}
+
+/// Runs `cargo xtask ci`.
+pub fn run(args: &CiArgs) -> Result<()> {
+    process::run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    process::run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    process::run(cargo().args(["test", "--workspace"]))?;
+    policy_tests()?;
+    if !args.skip_fuzz {
+        fuzz::run(&fuzz::FuzzArgs {
+            target: None,
+            time: args.fuzz_time,
+            sanitizer: "none".to_owned(),
+        })?;
+    }
+    if !args.skip_bench {
+        process::run(cargo().args(["bench", "--package", "warden-benches", "--no-run"]))?;
+        bench::run(&bench::BenchArgs {
+            save: None,
+            compare: None,
+            benches: vec!["validate".to_owned(), "policy".to_owned()],
+            quick: true,
+            no_peer: true,
+        })?;
+    }
+    eprintln!("ci: all checks passed");
+    Ok(())
+}
+
+/// Runs `warden policy test` on `policies/` when the CLI has that command.
+fn policy_tests() -> Result<()> {
+    let mut probe = cargo();
+    probe.args([
+        "run",
+        "--quiet",
+        "--package",
+        "warden-cli",
+        "--",
+        "policy",
+        "test",
+        "--help",
+    ]);
+    if !process::succeeds(&mut probe) {
+        eprintln!("note: `warden policy test` does not exist in this build; policy suites skipped");
+        return Ok(());
+    }
+    process::run(cargo().args([
+        "run",
+        "--quiet",
+        "--package",
+        "warden-cli",
+        "--",
+        "policy",
+        "test",
+        "policies",
+    ]))
+}
