@@ -46,7 +46,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         command.args(["--save-baseline", name]);
     }
     if let Some(name) = &args.compare {
-        command.args(["--baseline", name]);
+        command.args(["--baseline-lenient", name]);
     }
     if args.quick {
         command.arg("--quick");

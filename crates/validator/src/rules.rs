@@ -118,19 +118,18 @@ fn check_usage(
     if rule.severity.active().is_none() {
         return;
     }
-    let issuer = claims.iss.clone();
     let key = match rule.per {
         UsageScope::Token => UsageKey::Token(*token_id.as_bytes()),
         UsageScope::Jti => match &claims.jti {
             Some(jti) => UsageKey::Jti {
-                issuer,
+                issuer: claims.iss.clone(),
                 jti: jti.clone(),
             },
             None => return,
         },
         UsageScope::Subject => match &claims.sub {
             Some(subject) => UsageKey::Subject {
-                issuer,
+                issuer: claims.iss.clone(),
                 subject: subject.clone(),
             },
             None => return,
