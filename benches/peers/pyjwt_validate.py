@@ -3,7 +3,7 @@
 policies/default.yaml written in Python, on the token file of `warden-bench-tokens`.
 
 Usage: pyjwt_validate.py DIR [SECONDS]
-DIR holds tokens.txt, secret.bin and now.txt. Prints one JSON object on stdout with the
+DIR contains tokens.txt, secret.bin and now.txt. Prints one JSON object on stdout with the
 mean time per token in nanoseconds, on one core.
 """
 

@@ -1,5 +1,5 @@
 //! File-store journal replay from arbitrary bytes: opening either fails with an error or
-//! yields a store that answers lookups and can be reopened with the same entries.
+//! yields a store that serves lookups and can be reopened with the same entries.
 #![no_main]
 
 use std::sync::OnceLock;

@@ -14,6 +14,7 @@ fuzz_target!(|input: StructuredToken| {
         assert!(report.claims.is_none(), "claims were read from an unverified token");
     }
     if report.is_allowed() {
-        assert!(report.claims.is_some() && report.header.is_some());
+        assert!(report.claims.is_some(), "an allowed report has no claims");
+        assert!(report.header.is_some(), "an allowed report has no header");
     }
 });

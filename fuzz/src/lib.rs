@@ -216,7 +216,7 @@ impl Name {
     }
 }
 
-/// What happens to the signature after signing.
+/// Change made to the signature after signing.
 #[derive(Debug, Clone, Copy, Arbitrary)]
 pub enum Signature {
     /// Left as signed.
@@ -232,7 +232,7 @@ pub enum Signature {
 /// A token built from fuzzed fields and signed with the fuzz secret.
 #[derive(Debug, Clone, Arbitrary)]
 pub struct StructuredToken {
-    /// Signature algorithm used for signing; the header's `alg` may say something else.
+    /// HMAC used for signing. The header's `alg` may name another algorithm.
     pub sign_with: SignWith,
     /// Header members, written in order.
     pub header: Vec<(Name, Value)>,

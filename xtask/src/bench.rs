@@ -29,17 +29,57 @@ pub struct BenchArgs {
     /// Skip the Python reference.
     #[arg(long)]
     pub no_peer: bool,
+    /// Print the table from the last results without running anything.
+    #[arg(long)]
+    pub report_only: bool,
 }
 
-/// Mean times in nanoseconds by criterion's full benchmark id.
+/// File stem of the recorded Python reference time, next to criterion's results.
+const PEER_FIGURE: &str = "pyjwt-hs256-ns-per-token";
+
+/// Times per iteration in nanoseconds by criterion's full benchmark id.
 type Means = BTreeMap<String, f64>;
 
 /// Runs `cargo xtask bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
+    if !args.report_only {
+        run_benches(args)?;
+    }
+    let criterion = workspace_root().join("target/criterion");
+    let current = read_means(&criterion, args.save.as_deref().unwrap_or("new"))?;
+    let before = match &args.compare {
+        Some(name) => Some(read_means(&criterion, name)?),
+        None => None,
+    };
+    let peer = if args.report_only {
+        read_figure(&criterion, PEER_FIGURE)
+    } else if args.no_peer {
+        None
+    } else {
+        let peer = python_peer().unwrap_or_else(|error| {
+            eprintln!("note: Python reference skipped: {error:#}");
+            None
+        });
+        if let Some(nanoseconds) = peer {
+            std::fs::write(
+                criterion.join(format!("{PEER_FIGURE}.figure")),
+                format!("{nanoseconds}\n"),
+            )?;
+        }
+        peer
+    };
+    print_table(&current, before.as_ref(), peer, &criterion);
+    Ok(())
+}
+
+fn run_benches(args: &BenchArgs) -> Result<()> {
     let mut command = process::cargo();
     command.args(["bench", "--package", "warden-benches"]);
     for bench in &args.benches {
         command.args(["--bench", bench]);
+    }
+    if args.benches.is_empty() {
+        command.arg("--benches");
     }
     command.arg("--");
     if let Some(name) = &args.save {
@@ -51,23 +91,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if args.quick {
         command.arg("--quick");
     }
-    process::run(&mut command)?;
-    let criterion = workspace_root().join("target/criterion");
-    let current = read_means(&criterion, args.save.as_deref().unwrap_or("new"))?;
-    let before = match &args.compare {
-        Some(name) => Some(read_means(&criterion, name)?),
-        None => None,
-    };
-    let peer = if args.no_peer {
-        None
-    } else {
-        python_peer().unwrap_or_else(|error| {
-            eprintln!("note: Python reference skipped: {error:#}");
-            None
-        })
-    };
-    print_table(&current, before.as_ref(), peer, &criterion);
-    Ok(())
+    process::run(&mut command)
 }
 
 /// Reads `<id>/<baseline>/estimates.json` under the criterion directory.
@@ -101,11 +125,12 @@ fn read_estimate(dir: &Path) -> Option<(String, f64)> {
         serde_json::from_str(&text).ok()
     };
     let id = read("benchmark.json")?.get("full_id")?.as_str()?.to_owned();
-    let mean = read("estimates.json")?
-        .get("mean")?
-        .get("point_estimate")?
-        .as_f64()?;
-    Some((id, mean))
+    let estimates = read("estimates.json")?;
+    // Criterion prints the slope of its linear-regression fit when it has one, else the
+    // mean; the table uses the same figure.
+    let point = |name: &str| estimates.get(name)?.get("point_estimate")?.as_f64();
+    let time = point("slope").or_else(|| point("mean"))?;
+    Some((id, time))
 }
 
 /// Writes the HS256 token file and runs `benches/peers/pyjwt_validate.py` on it; returns

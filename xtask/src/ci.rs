@@ -48,6 +48,7 @@ pub fn run(args: &CiArgs) -> Result<()> {
             benches: vec!["validate".to_owned(), "policy".to_owned()],
             quick: true,
             no_peer: true,
+            report_only: false,
         })?;
     }
     eprintln!("ci: all checks passed");

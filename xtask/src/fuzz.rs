@@ -42,10 +42,12 @@ pub fn run(args: &FuzzArgs) -> Result<()> {
         None => list_targets()?,
     };
     write_seeds().context("cannot write the seed corpora")?;
+
     let mut summaries = Vec::new();
     for target in &targets {
         summaries.push(run_target(target, args)?);
     }
+
     println!("| fuzz target | executions | result |");
     println!("|---|---:|---|");
     for summary in &summaries {
@@ -58,6 +60,7 @@ pub fn run(args: &FuzzArgs) -> Result<()> {
         };
         println!("| {} | {executions} | {result} |", summary.target);
     }
+
     let crashed: Vec<&RunSummary> = summaries.iter().filter(|s| s.crash.is_some()).collect();
     for summary in &crashed {
         if let Some(path) = &summary.crash {
@@ -136,6 +139,7 @@ fn run_target(target: &str, args: &FuzzArgs) -> Result<RunSummary> {
     std::fs::create_dir_all(&log_dir)?;
     let log_path = log_dir.join(format!("fuzz-{target}.log"));
     let mut log = File::create(&log_path)?;
+
     let mut command = fuzz_command();
     command
         .args(["run", "--sanitizer", &args.sanitizer, target])
@@ -154,6 +158,7 @@ fn run_target(target: &str, args: &FuzzArgs) -> Result<RunSummary> {
         executions: None,
         crash: None,
     };
+
     if let Some(stderr) = child.stderr.take() {
         for line in BufReader::new(stderr).lines() {
             let line = line?;
@@ -180,7 +185,7 @@ fn scan_line(line: &str, summary: &mut RunSummary) {
     if let Some((_, path)) = line.split_once("Test unit written to ") {
         summary.crash = Some(fuzz_dir().join(path.trim()));
     }
-    let wanted = [
+    let markers = [
         "DONE",
         "panicked",
         "ERROR",
@@ -188,7 +193,7 @@ fn scan_line(line: &str, summary: &mut RunSummary) {
         "Test unit written",
         "error:",
     ];
-    if wanted.iter().any(|marker| line.contains(marker)) {
+    if markers.iter().any(|marker| line.contains(marker)) {
         eprintln!("  {}: {line}", summary.target);
     }
 }

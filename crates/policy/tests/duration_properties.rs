@@ -13,7 +13,7 @@ fn config() -> ProptestConfig {
     ProptestConfig::with_cases(cases)
 }
 
-/// Longest duration a policy accepts: 100 years of 365 days.
+/// Maximum duration a policy accepts: 100 years of 365 days.
 const MAX_SECONDS: u64 = 100 * 365 * 86_400;
 
 proptest! {

@@ -1,7 +1,7 @@
 //! HMAC keys prepared once per secret with the crypto backend itself.
 //!
 //! jsonwebtoken's verifier factory builds a fresh HMAC key (hashing the padded secret)
-//! for every token. A [`PreparedHmac`] holds that setup for HS256, HS384 and HS512, and is
+//! for every token. A [`PreparedHmac`] keeps that setup for HS256, HS384 and HS512, and is
 //! `Send + Sync`, so one validator shares it between threads.
 
 use warden_claims::Algorithm;

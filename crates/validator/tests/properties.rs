@@ -70,7 +70,7 @@ fn with_byte(token: &str, index: usize, byte: u8) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
-/// A printable ASCII byte other than `original`.
+/// Picks a printable ASCII byte other than `original`.
 fn other_byte(original: u8, pick: u8) -> u8 {
     let candidate = 0x20 + pick % 0x5f;
     if candidate == original {
