@@ -172,6 +172,25 @@ fn print_table(current: &Means, before: Option<&Means>, peer: Option<f64>, crite
     let mean = |id: &str| current.get(id).copied();
     println!("| benchmark | time | comparison | target |");
     println!("|---|---:|---|---|");
+    print_validation_rows(&mean);
+    print_cache_and_thread_rows(&mean);
+    if let Some(peer) = peer {
+        let warden = mean("validate/warden/HS256");
+        row(
+            "PyJWT + default-policy checks in Python, HS256",
+            Some(peer),
+            ratio_text(Some(peer), warden, "x slower than Warden per core"),
+            "Warden >= 8x",
+        );
+    }
+    print_store_and_policy_rows(current, criterion);
+    if let Some(before) = before {
+        print_comparison(current, before);
+    }
+}
+
+/// Prints Warden against `jsonwebtoken` for each algorithm.
+fn print_validation_rows(mean: &dyn Fn(&str) -> Option<f64>) {
     for alg in ["HS256", "RS256", "ES256", "EdDSA"] {
         let warden = mean(&format!("validate/warden/{alg}"));
         let bare = mean(&format!("validate/jsonwebtoken/{alg}"));
@@ -196,6 +215,10 @@ fn print_table(current: &Means, before: Option<&Means>, peer: Option<f64>, crite
         ratio_text(mean("validate/warden/HS256"), typed, "x (Warden / typed)"),
         "",
     );
+}
+
+/// Prints the signature cache and thread-scaling rows.
+fn print_cache_and_thread_rows(mean: &dyn Fn(&str) -> Option<f64>) {
     let (off, on) = (mean("cache/mix/off"), mean("cache/mix/on"));
     row(
         "RS256/ES256/EdDSA repeated mix, cache off",
@@ -228,15 +251,11 @@ fn print_table(current: &Means, before: Option<&Means>, peer: Option<f64>, crite
         scaling,
         "",
     );
-    if let Some(peer) = peer {
-        let warden = mean("validate/warden/HS256");
-        row(
-            "PyJWT + default-policy checks in Python, HS256",
-            Some(peer),
-            ratio_text(Some(peer), warden, "x slower than Warden per core"),
-            "Warden >= 8x",
-        );
-    }
+}
+
+/// Prints the revocation-list, journal and policy rows.
+fn print_store_and_policy_rows(current: &Means, criterion: &Path) {
+    let mean = |id: &str| current.get(id).copied();
     for label in ["1M", "10M"] {
         let figure = read_figure(criterion, &format!("blacklist-bytes-per-entry-{label}"));
         let memory = figure.map_or_else(String::new, |bytes| {
@@ -269,19 +288,21 @@ fn print_table(current: &Means, before: Option<&Means>, peer: Option<f64>, crite
             "",
         );
     }
-    if let Some(before) = before {
-        println!();
-        println!("| benchmark | baseline | now | change |");
-        println!("|---|---:|---:|---:|");
-        for (id, now) in current {
-            if let Some(then) = before.get(id) {
-                println!(
-                    "| {id} | {} | {} | {:+.1}% |",
-                    human(*then),
-                    human(*now),
-                    (now / then - 1.0) * 100.0
-                );
-            }
+}
+
+/// Prints every benchmark that has a figure in both `current` and `before`.
+fn print_comparison(current: &Means, before: &Means) {
+    println!();
+    println!("| benchmark | baseline | now | change |");
+    println!("|---|---:|---:|---:|");
+    for (id, now) in current {
+        if let Some(then) = before.get(id) {
+            println!(
+                "| {id} | {} | {} | {:+.1}% |",
+                human(*then),
+                human(*now),
+                (now / then - 1.0) * 100.0
+            );
         }
     }
 }

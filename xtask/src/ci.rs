@@ -32,6 +32,15 @@ pub fn run(args: &CiArgs) -> Result<()> {
         "warnings",
     ]))?;
     process::run(cargo().args(["test", "--workspace"]))?;
+    // The validator's prepared HMAC keys have one implementation per crypto backend.
+    process::run(cargo().args([
+        "test",
+        "--package",
+        "warden-validator",
+        "--no-default-features",
+        "--features",
+        "rust-crypto",
+    ]))?;
     policy_tests()?;
     if !args.skip_fuzz {
         fuzz::run(&fuzz::FuzzArgs {

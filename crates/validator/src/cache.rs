@@ -60,3 +60,41 @@ impl SignatureCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(first: u8) -> TokenId {
+        let mut bytes = [7_u8; 32];
+        bytes[0] = first;
+        TokenId::from_bytes(bytes)
+    }
+
+    #[test]
+    fn hit_needs_same_signature() {
+        let cache = SignatureCache::new(16);
+        cache.insert(id(1), "sig-a");
+        assert!(cache.contains(&id(1), "sig-a"));
+        assert!(!cache.contains(&id(1), "sig-b"));
+        assert!(!cache.contains(&id(2), "sig-a"));
+    }
+
+    #[test]
+    fn colliding_entry_replaces_slot() {
+        // With one slot every identity maps to it, so the newer entry evicts the older.
+        let cache = SignatureCache::new(1);
+        cache.insert(id(1), "sig-a");
+        cache.insert(id(2), "sig-b");
+        assert!(cache.contains(&id(2), "sig-b"));
+        assert!(!cache.contains(&id(1), "sig-a"));
+    }
+
+    #[test]
+    fn zero_entries_still_bounded() {
+        let cache = SignatureCache::new(0);
+        cache.insert(id(1), "sig-a");
+        assert!(cache.contains(&id(1), "sig-a"));
+        assert_eq!(cache.slots.len(), 1);
+    }
+}

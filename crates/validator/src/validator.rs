@@ -317,7 +317,7 @@ pub fn verify_signature(
     layer.verify(compact)
 }
 
-/// What the signature checks need, with the validator's signature cache when it has one.
+/// Inputs of the signature checks, with the validator's signature cache when it has one.
 struct SignatureLayer<'a> {
     keys: &'a KeySet,
     allowed: &'a Algorithms,
