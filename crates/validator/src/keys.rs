@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use warden_claims::{Algorithm, AlgorithmFamily, Part, decode_segment};
 
 use crate::der;
-use crate::prepared::PreparedHmac;
+use crate::prepared::{Prepared, PreparedHmac, PreparedPublicKey};
 
 /// Shortest RSA modulus accepted, in bits (NIST SP 800-57 and RFC 7518 section 3.3).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -65,8 +65,8 @@ pub struct VerificationKey {
     algorithm: Option<Algorithm>,
     secret_len: usize,
     decoding: DecodingKey,
-    /// HMAC keys set up once with the backend; `None` for other key types.
-    prepared_hmac: Option<PreparedHmac>,
+    /// Keys set up once with the backend; empty when the backend has nothing to prepare.
+    prepared: Prepared,
 }
 
 impl fmt::Debug for VerificationKey {
@@ -93,7 +93,10 @@ impl VerificationKey {
             algorithm: None,
             secret_len: secret.len(),
             decoding,
-            prepared_hmac: PreparedHmac::new(secret),
+            prepared: Prepared {
+                hmac: PreparedHmac::new(secret),
+                public: None,
+            },
         })
     }
 
@@ -121,8 +124,8 @@ impl VerificationKey {
         &self.decoding
     }
 
-    pub(crate) fn prepared_hmac(&self) -> Option<&PreparedHmac> {
-        self.prepared_hmac.as_ref()
+    pub(crate) fn prepared(&self) -> &Prepared {
+        &self.prepared
     }
 
     /// Returns true for an HMAC secret shorter than `algorithm`'s hash output.
@@ -305,13 +308,18 @@ fn rsa_key(
     let bits = der::rsa_modulus_bits(pkcs1).ok_or("invalid RSA public key")?;
     check_rsa_bits(bits)?;
     let decoding = DecodingKey::from_rsa_der(pkcs1);
+    let algorithms: Vec<Algorithm> = Algorithm::ALL
+        .into_iter()
+        .filter(|candidate| candidate.family() == AlgorithmFamily::Rsa)
+        .filter(|candidate| algorithm.is_none_or(|bound| bound == *candidate))
+        .collect();
     Ok(VerificationKey {
         kid,
         family: AlgorithmFamily::Rsa,
         algorithm,
         secret_len: 0,
         decoding,
-        prepared_hmac: None,
+        prepared: public_prepared(pkcs1, &algorithms),
     })
 }
 
@@ -346,7 +354,7 @@ fn ec_key(
         algorithm: Some(algorithm),
         secret_len: 0,
         decoding,
-        prepared_hmac: None,
+        prepared: public_prepared(&point, &[algorithm]),
     })
 }
 
@@ -361,8 +369,17 @@ fn ed_key(public_key: &[u8], kid: Option<String>) -> Result<VerificationKey, Str
         algorithm: Some(Algorithm::EdDSA),
         secret_len: 0,
         decoding,
-        prepared_hmac: None,
+        prepared: public_prepared(public_key, &[Algorithm::EdDSA]),
     })
+}
+
+/// Parses a public key once for `algorithms`. Bytes the backend rejects leave the key
+/// unprepared, so verification goes through the provider, which rejects them the same way.
+fn public_prepared(bytes: &[u8], algorithms: &[Algorithm]) -> Prepared {
+    Prepared {
+        hmac: None,
+        public: PreparedPublicKey::new(bytes, algorithms),
+    }
 }
 
 fn jwk_set(text: &str, origin: &str) -> Result<KeySet, KeyError> {
@@ -470,7 +487,7 @@ pub fn jwk_key(jwk: &Map<String, Value>) -> Result<VerificationKey, String> {
                 algorithm,
                 secret_len: 0,
                 decoding,
-                prepared_hmac: None,
+                prepared: Prepared::default(),
             }
         }
         "EC" => {
@@ -501,4 +518,25 @@ pub fn jwk_key(jwk: &Map<String, Value>) -> Result<VerificationKey, String> {
         ));
     }
     Ok(key)
+}
+
+#[cfg(all(test, feature = "aws-lc-rs"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_public_keys_prepared() {
+        for stem in ["rsa", "rsa-pkcs1", "ec256", "ec384", "ed25519"] {
+            let path = format!("{}/tests/fixtures/{stem}.pub", env!("CARGO_MANIFEST_DIR"));
+            let keys = KeySet::load(&path, KeyFormat::Pem).unwrap();
+            let key = keys.iter().next().unwrap();
+            assert!(key.prepared().public.is_some(), "{stem} was not prepared");
+        }
+    }
+
+    #[test]
+    fn hmac_secret_prepared() {
+        let key = VerificationKey::hmac(b"0123456789abcdef0123456789abcdef", None).unwrap();
+        assert!(key.prepared().hmac.is_some());
+    }
 }

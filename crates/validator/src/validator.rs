@@ -10,7 +10,6 @@ use warden_policy::{Algorithms, Policy, Severity};
 use crate::cache::SignatureCache;
 use crate::clock::{Clock, SystemClock};
 use crate::keys::{KeySet, VerificationKey};
-use crate::prepared::verify_hmac;
 use crate::report::{Code, Decision, Finding, Report};
 use crate::rules::evaluate_claims;
 
@@ -453,7 +452,7 @@ fn signature_verifies(
     message: &[u8],
     signature: &Vec<u8>,
 ) -> bool {
-    if let Some(verified) = verify_hmac(key.prepared_hmac(), algorithm, message, signature) {
+    if let Some(verified) = key.prepared().verify(algorithm, message, signature) {
         return verified;
     }
     let Some(algorithm) = to_jsonwebtoken(algorithm) else {
