@@ -143,6 +143,7 @@ fn python_peer() -> Result<Option<f64>> {
         eprintln!("note: PyJWT is not installed (`pip install PyJWT`); Python reference skipped");
         return Ok(None);
     }
+
     let dir = root.join("target/xtask/peer");
     process::run(
         process::cargo()
@@ -151,6 +152,7 @@ fn python_peer() -> Result<Option<f64>> {
             .arg(&dir)
             .arg("10000"),
     )?;
+
     let script = root.join("benches/peers/pyjwt_validate.py");
     let mut command = Command::new("python3");
     command.arg(&script).arg(&dir);
@@ -163,6 +165,7 @@ fn python_peer() -> Result<Option<f64>> {
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
+
     let result: Value = serde_json::from_slice(&output.stdout)
         .context("the Python reference printed no JSON result")?;
     Ok(result.get("ns_per_token").and_then(Value::as_f64))
@@ -314,10 +317,10 @@ fn row(name: &str, time: Option<f64>, comparison: String, target: &str) {
     println!("| {name} | {} | {comparison} | {target} |", human(time));
 }
 
-fn ratio_text(numerator: Option<f64>, denominator: Option<f64>, what: &str) -> String {
+fn ratio_text(numerator: Option<f64>, denominator: Option<f64>, suffix: &str) -> String {
     match (numerator, denominator) {
         (Some(numerator), Some(denominator)) if denominator > 0.0 => {
-            format!("{:.2}{what}", numerator / denominator)
+            format!("{:.2}{suffix}", numerator / denominator)
         }
         _ => String::new(),
     }

@@ -26,7 +26,7 @@ mod backend {
 
     impl PreparedPublicKey {
         /// Parses `bytes` (a PKCS#1 RSA key, an uncompressed EC point or a raw Ed25519
-        /// key) for each of `algorithms`; `None` when any of them rejects the bytes.
+        /// key) for each of `algorithms`. Returns `None` when any of them rejects the bytes.
         pub(crate) fn new(bytes: &[u8], algorithms: &[Algorithm]) -> Option<Self> {
             let keys = algorithms
                 .iter()
