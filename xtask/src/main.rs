@@ -1,10 +1,15 @@
-//! Project tasks for Warden, run as `cargo xtask <task>` from anywhere in the workspace.
+//! `cargo xtask`: project tasks for Warden, run from anywhere in the workspace.
 //!
 //! Each task lives in its own module with an `Args` type and a `run` function; this file
 //! only parses the command line and dispatches.
 #![forbid(unsafe_code)]
 
+mod bench;
+mod ci;
 mod conformance;
+mod fuzz;
+mod process;
+mod schema;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,17 +21,27 @@ use clap::{Parser, Subcommand};
 #[command(name = "cargo xtask", about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
-    task: Task,
+    command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Task {
+enum Command {
     /// Run the public JOSE test vectors (Wycheproof, RFC 7520 cookbook) through Warden.
     ///
     /// Exits 0 when every result agrees with the vectors or is a listed exception, 1 on
     /// any other disagreement or a stale exception, and 2 when the vectors or the
     /// exceptions file cannot be read.
     Conformance(conformance::Args),
+    /// Build and run the cargo-fuzz targets.
+    Fuzz(fuzz::FuzzArgs),
+    /// Run the criterion benchmarks and print the ratio table.
+    Bench(bench::BenchArgs),
+    /// Run the checks CI runs: fmt, clippy, tests, policy suites, conformance, the schema, a short
+    /// fuzz run and a bench build.
+    Ci(ci::CiArgs),
+    /// Write the policy JSON Schema to `policies/schema.json`, or with `--check` fail when
+    /// the committed file differs from the policy types.
+    Schema(schema::SchemaArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,9 +52,12 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cli = Cli::parse();
-    let result = match cli.task {
-        Task::Conformance(args) => conformance::run(&args),
+    let result = match Cli::parse().command {
+        Command::Conformance(args) => conformance::run(&args),
+        Command::Fuzz(args) => fuzz::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Ci(args) => ci::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Schema(args) => schema::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -148,25 +148,25 @@ impl Claims {
 
     fn store(&mut self, name: &str, value: Value) {
         let result = match name {
-            "iss" => store(&mut self.iss, &value, read_string),
-            "sub" => store(&mut self.sub, &value, read_string),
-            "aud" => store(&mut self.aud, &value, read_audience),
-            "exp" => store(&mut self.exp, &value, read_date),
-            "nbf" => store(&mut self.nbf, &value, read_date),
-            "iat" => store(&mut self.iat, &value, read_date),
-            "jti" => store(&mut self.jti, &value, read_string),
-            "role" => store(&mut self.role, &value, read_string),
-            "roles" => store(&mut self.roles, &value, read_string_or_list),
-            "permissions" => store(&mut self.permissions, &value, read_string_list),
-            "scope" => store(&mut self.scope, &value, read_scope),
-            "name" => store(&mut self.name, &value, read_string),
-            "session_id" => store(&mut self.session_id, &value, read_string),
+            "iss" => store(&mut self.iss, value, read_string),
+            "sub" => store(&mut self.sub, value, read_string),
+            "aud" => store(&mut self.aud, value, read_audience),
+            "exp" => store(&mut self.exp, value, read_date),
+            "nbf" => store(&mut self.nbf, value, read_date),
+            "iat" => store(&mut self.iat, value, read_date),
+            "jti" => store(&mut self.jti, value, read_string),
+            "role" => store(&mut self.role, value, read_string),
+            "roles" => store(&mut self.roles, value, read_string_or_list),
+            "permissions" => store(&mut self.permissions, value, read_string_list),
+            "scope" => store(&mut self.scope, value, read_scope),
+            "name" => store(&mut self.name, value, read_string),
+            "session_id" => store(&mut self.session_id, value, read_string),
             _ => {
                 self.other.insert(name.to_owned(), value);
                 return;
             }
         };
-        if let Err(reason) = result {
+        if let Err((reason, value)) = result {
             let claim = modelled_name(name);
             self.type_errors.push(ClaimTypeError { claim, reason });
             self.other.insert(name.to_owned(), value);
@@ -174,13 +174,22 @@ impl Claims {
     }
 }
 
-fn store<T>(
-    slot: &mut Option<T>,
-    value: &Value,
-    read: fn(&Value) -> Result<T, String>,
-) -> Result<(), String> {
+/// A claim value read into its modelled type, or the reason it does not fit together with
+/// the value itself, which then goes to [`Claims::other`].
+type Read<T> = Result<T, (String, Value)>;
+
+/// Moves `value` into `slot` when `read` accepts it; the value is not copied on success.
+fn store<T>(slot: &mut Option<T>, value: Value, read: fn(Value) -> Read<T>) -> Read<()> {
     *slot = Some(read(value)?);
     Ok(())
+}
+
+/// Reads a value through `check`, which borrows it, for types that cannot take it over.
+fn read_with<T>(value: Value, check: fn(&Value) -> Result<T, String>) -> Read<T> {
+    match check(&value) {
+        Ok(read) => Ok(read),
+        Err(reason) => Err((reason, value)),
+    }
 }
 
 fn modelled_name(name: &str) -> &'static str {
@@ -205,66 +214,79 @@ fn modelled_name(name: &str) -> &'static str {
         .unwrap_or("?")
 }
 
-fn read_string(value: &Value) -> Result<String, String> {
+fn read_string(value: Value) -> Read<String> {
     match value {
-        Value::String(text) => Ok(text.clone()),
-        other => Err(format!("must be a string, found {}", json_type_name(other))),
+        Value::String(text) => Ok(text),
+        other => Err((
+            format!("must be a string, found {}", json_type_name(&other)),
+            other,
+        )),
     }
 }
 
-fn read_string_list(value: &Value) -> Result<Vec<String>, String> {
+fn read_string_list(value: Value) -> Read<Vec<String>> {
     let Value::Array(items) = value else {
-        return Err(format!(
+        let reason = format!(
             "must be an array of strings, found {}",
-            json_type_name(value)
-        ));
+            json_type_name(&value)
+        );
+        return Err((reason, value));
     };
-    items
-        .iter()
-        .map(|item| match item {
-            Value::String(text) => Ok(text.clone()),
-            other => Err(format!(
-                "must contain only strings, found {}",
-                json_type_name(other)
-            )),
+    if let Some(other) = items.iter().find(|item| !item.is_string()) {
+        let reason = format!("must contain only strings, found {}", json_type_name(other));
+        return Err((reason, Value::Array(items)));
+    }
+    Ok(items
+        .into_iter()
+        .filter_map(|item| match item {
+            Value::String(text) => Some(text),
+            _ => None,
         })
-        .collect()
+        .collect())
 }
 
-fn read_string_or_list(value: &Value) -> Result<Vec<String>, String> {
+fn read_string_or_list(value: Value) -> Read<Vec<String>> {
     match value {
-        Value::String(text) => Ok(vec![text.clone()]),
+        Value::String(text) => Ok(vec![text]),
         Value::Array(_) => read_string_list(value),
-        other => Err(format!(
-            "must be a string or an array of strings, found {}",
-            json_type_name(other)
+        other => Err((
+            format!(
+                "must be a string or an array of strings, found {}",
+                json_type_name(&other)
+            ),
+            other,
         )),
     }
 }
 
-fn read_audience(value: &Value) -> Result<Audience, String> {
+fn read_audience(value: Value) -> Read<Audience> {
     match value {
-        Value::String(text) => Ok(Audience::One(text.clone())),
+        Value::String(text) => Ok(Audience::One(text)),
         Value::Array(_) => read_string_list(value).map(Audience::Many),
-        other => Err(format!(
-            "must be a string or an array of strings, found {}",
-            json_type_name(other)
+        other => Err((
+            format!(
+                "must be a string or an array of strings, found {}",
+                json_type_name(&other)
+            ),
+            other,
         )),
     }
 }
 
-fn read_date(value: &Value) -> Result<NumericDate, String> {
-    NumericDate::from_json(value).map_err(|error| error.to_string())
+fn read_date(value: Value) -> Read<NumericDate> {
+    read_with(value, |value| {
+        NumericDate::from_json(value).map_err(|error| error.to_string())
+    })
 }
 
-fn read_scope(value: &Value) -> Result<Vec<String>, String> {
-    match value {
+fn read_scope(value: Value) -> Read<Vec<String>> {
+    read_with(value, |value| match value {
         Value::String(text) => Ok(text.split_ascii_whitespace().map(str::to_owned).collect()),
         other => Err(format!(
             "must be a space-separated string, found {}",
             json_type_name(other)
         )),
-    }
+    })
 }
 
 fn serialize_scope<S: serde::Serializer>(

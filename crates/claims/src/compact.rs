@@ -181,9 +181,7 @@ impl TokenId {
 
     /// Returns the first [`TokenId::SHORT_LEN`] hex digits, used to name a token in output.
     pub fn short(&self) -> String {
-        let mut text = self.to_string();
-        text.truncate(Self::SHORT_LEN);
-        text
+        hex::encode(self.0.get(..Self::SHORT_LEN / 2).unwrap_or_default())
     }
 
     /// Parses 64 hex digits.

@@ -7,6 +7,15 @@ use unicode_normalization::UnicodeNormalization;
 ///
 /// `Root`, `root `, `ＲＯＯＴ` (full-width) and `ro\u{200B}ot` all normalise to `root`.
 pub fn normalize_role(raw: &str) -> String {
+    // For ASCII, NFKC changes nothing, no character is invisible and full case folding is
+    // ASCII lowercasing, so the result equals that of the general path below.
+    if raw.is_ascii() {
+        return raw.trim().to_ascii_lowercase();
+    }
+    normalize_unicode(raw)
+}
+
+fn normalize_unicode(raw: &str) -> String {
     let visible: String = raw
         .nfkc()
         .filter(|character| !is_invisible(*character))
@@ -62,5 +71,19 @@ mod tests {
         assert_eq!(normalize_role("SuperAdmin"), "superadmin");
         assert_eq!(normalize_role("Maße"), "masse");
         assert_ne!(normalize_role("roots"), "root");
+    }
+
+    #[test]
+    fn ascii_path_matches_unicode_path() {
+        let ascii: String = (0_u8..128).map(char::from).collect();
+        let mut samples = vec![ascii.clone(), " \t\x0B\x0C\r\nRoot \r\n".to_owned()];
+        samples.extend(ascii.chars().map(|character| format!(" a{character}B ")));
+        for sample in samples {
+            assert_eq!(
+                normalize_role(&sample),
+                normalize_unicode(&sample),
+                "{sample:?}"
+            );
+        }
     }
 }

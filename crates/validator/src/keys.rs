@@ -18,6 +18,7 @@ use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
 use warden_claims::{Algorithm, AlgorithmFamily, Part, decode_segment};
 
+use crate::prepared::{Prepared, PreparedHmac, PreparedPublicKey};
 use crate::{der, roca};
 
 /// Shortest RSA modulus accepted, in bits (NIST SP 800-57 and RFC 7518 section 3.3).
@@ -76,6 +77,8 @@ pub struct VerificationKey {
     algorithm: Option<Algorithm>,
     secret_len: usize,
     decoding: DecodingKey,
+    /// Keys set up once with the backend; empty when the backend has nothing to prepare.
+    prepared: Prepared,
 }
 
 impl fmt::Debug for VerificationKey {
@@ -102,6 +105,10 @@ impl VerificationKey {
             algorithm: None,
             secret_len: secret.len(),
             decoding,
+            prepared: Prepared {
+                hmac: PreparedHmac::new(secret),
+                public: None,
+            },
         })
     }
 
@@ -127,6 +134,10 @@ impl VerificationKey {
 
     pub(crate) fn decoding_key(&self) -> &DecodingKey {
         &self.decoding
+    }
+
+    pub(crate) fn prepared(&self) -> &Prepared {
+        &self.prepared
     }
 
     /// Returns true for an HMAC secret shorter than `algorithm`'s hash output.
@@ -309,12 +320,18 @@ fn rsa_key(
     let (modulus, exponent) = der::rsa_public_key(pkcs1).ok_or("invalid RSA public key")?;
     check_rsa(modulus, exponent)?;
     let decoding = DecodingKey::from_rsa_der(pkcs1);
+    let algorithms: Vec<Algorithm> = Algorithm::ALL
+        .into_iter()
+        .filter(|candidate| candidate.family() == AlgorithmFamily::Rsa)
+        .filter(|candidate| algorithm.is_none_or(|bound| bound == *candidate))
+        .collect();
     Ok(VerificationKey {
         kid,
         family: AlgorithmFamily::Rsa,
         algorithm,
         secret_len: 0,
         decoding,
+        prepared: public_prepared(pkcs1, &algorithms),
     })
 }
 
@@ -388,6 +405,7 @@ fn ec_key(
         algorithm: Some(algorithm),
         secret_len: 0,
         decoding,
+        prepared: public_prepared(&point, &[algorithm]),
     })
 }
 
@@ -402,7 +420,17 @@ fn ed_key(public_key: &[u8], kid: Option<String>) -> Result<VerificationKey, Str
         algorithm: Some(Algorithm::EdDSA),
         secret_len: 0,
         decoding,
+        prepared: public_prepared(public_key, &[Algorithm::EdDSA]),
     })
+}
+
+/// Parses a public key once for `algorithms`. Bytes the backend rejects leave the key
+/// unprepared, so verification goes through the provider, which rejects them the same way.
+fn public_prepared(bytes: &[u8], algorithms: &[Algorithm]) -> Prepared {
+    Prepared {
+        hmac: None,
+        public: PreparedPublicKey::new(bytes, algorithms),
+    }
 }
 
 fn jwk_set(text: &str, origin: &str) -> Result<KeySet, KeyError> {
@@ -519,6 +547,7 @@ pub fn jwk_key(jwk: &Map<String, Value>) -> Result<VerificationKey, String> {
                 algorithm,
                 secret_len: 0,
                 decoding,
+                prepared: Prepared::default(),
             }
         }
         "EC" => {
@@ -549,4 +578,25 @@ pub fn jwk_key(jwk: &Map<String, Value>) -> Result<VerificationKey, String> {
         ));
     }
     Ok(key)
+}
+
+#[cfg(all(test, feature = "aws-lc-rs"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_public_keys_prepared() {
+        for stem in ["rsa", "rsa-pkcs1", "ec256", "ec384", "ed25519"] {
+            let path = format!("{}/tests/fixtures/{stem}.pub", env!("CARGO_MANIFEST_DIR"));
+            let keys = KeySet::load(&path, KeyFormat::Pem).unwrap();
+            let key = keys.iter().next().unwrap();
+            assert!(key.prepared().public.is_some(), "{stem} was not prepared");
+        }
+    }
+
+    #[test]
+    fn hmac_secret_prepared() {
+        let key = VerificationKey::hmac(b"0123456789abcdef0123456789abcdef", None).unwrap();
+        assert!(key.prepared().hmac.is_some());
+    }
 }

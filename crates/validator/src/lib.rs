@@ -40,6 +40,7 @@
 //! - Messages name the token by a prefix of its identity hash, never by its text.
 #![forbid(unsafe_code)]
 
+mod cache;
 mod clock;
 mod der;
 mod findings;
@@ -48,6 +49,7 @@ mod keys;
 mod manager;
 #[cfg(feature = "tokio")]
 mod manager_async;
+mod prepared;
 mod refresh;
 mod report;
 mod roca;

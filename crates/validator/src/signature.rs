@@ -1,9 +1,10 @@
 //! The signature layer: structural checks of a compact JWS and signature verification.
 
 use jsonwebtoken::crypto::CryptoProvider;
-use warden_claims::{Algorithm, CompactToken, FormatError, Header};
+use warden_claims::{Algorithm, AlgorithmFamily, CompactToken, FormatError, Header, TokenId};
 use warden_policy::{Algorithms, Severity};
 
+use crate::cache::SignatureCache;
 use crate::keys::{KeySet, VerificationKey};
 use crate::report::{Code, Finding};
 
@@ -19,6 +20,17 @@ pub fn verify_signature(
     keys: &KeySet,
     allowed: &Algorithms,
     provider: &CryptoProvider,
+) -> Result<Verified, Finding> {
+    verify_signature_cached(compact, keys, allowed, provider, None)
+}
+
+/// [`verify_signature`] with the validator's signature cache, for the token `id`.
+pub(crate) fn verify_signature_cached(
+    compact: &CompactToken<'_>,
+    keys: &KeySet,
+    allowed: &Algorithms,
+    provider: &CryptoProvider,
+    cache: Option<(&SignatureCache, TokenId)>,
 ) -> Result<Verified, Finding> {
     let fail = |code: Code, rule: &'static str, message: String| Finding {
         code,
@@ -41,13 +53,24 @@ pub fn verify_signature(
         .map_err(|(code, message)| fail(code, "algorithm", message))?;
     let candidates = keys_for(keys, &header, algorithm)
         .map_err(|(code, message)| fail(code, "algorithm", message))?;
-    let signature = compact
-        .decode_signature()
-        .map_err(|error| fail(Code::TokenMalformed, "format", error.to_string()))?;
     // The signature covers the segment text, not the payload bytes, so the text must be
     // canonical too: otherwise several signed texts could decode to one payload.
     let payload = compact
         .decode_payload()
+        .map_err(|error| fail(Code::TokenMalformed, "format", error.to_string()))?;
+    // HMAC checks are cheap, so only asymmetric signatures are cached.
+    let cache = cache.filter(|_| algorithm.family() != AlgorithmFamily::Hmac);
+    let segment = compact.signature_segment();
+    if let Some(key_id) = cache.and_then(|(cache, id)| cache.lookup(&id, segment)) {
+        let key_id = key_id.or_else(|| header.kid.clone());
+        return Ok(Verified {
+            header,
+            payload,
+            key_id,
+        });
+    }
+    let signature = compact
+        .decode_signature()
         .map_err(|error| fail(Code::TokenMalformed, "format", error.to_string()))?;
     let message = compact.signing_input().as_bytes();
     let Some(key) = candidates
@@ -63,6 +86,9 @@ pub fn verify_signature(
     // Revocation by key id must match the key that verified, not only what the header
     // claims: a token that omits `kid` is still signed by a known key.
     let key_id = key.kid().map(str::to_owned).or_else(|| header.kid.clone());
+    if let Some((cache, id)) = cache {
+        cache.insert(id, segment, key.kid());
+    }
     Ok(Verified {
         header,
         payload,
@@ -157,6 +183,9 @@ fn signature_verifies(
     message: &[u8],
     signature: &Vec<u8>,
 ) -> bool {
+    if let Some(verified) = key.prepared().verify(algorithm, message, signature) {
+        return verified;
+    }
     let Some(algorithm) = to_jsonwebtoken(algorithm) else {
         return false;
     };

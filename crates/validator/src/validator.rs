@@ -7,12 +7,13 @@ use warden_blacklist::{
 use warden_claims::{Algorithm, Claims, CompactToken, Header, TokenId};
 use warden_policy::{Algorithms, IssuerConfig, Policy};
 
+use crate::cache::SignatureCache;
 use crate::clock::{Clock, SystemClock};
 use crate::findings::{Findings, Trace};
 use crate::keys::{KeyError, KeyFormat, KeySet};
 use crate::report::{Code, Decision, Report};
 use crate::rules::{Context, evaluate_claims};
-use crate::signature::{format_code, verify_signature};
+use crate::signature::{format_code, verify_signature_cached};
 
 /// Reason a validator could not be set up. Token problems are never errors: they are
 /// findings in a [`Report`].
@@ -86,6 +87,7 @@ pub struct Validator {
     state: Option<Arc<dyn TokenState>>,
     clock: Arc<dyn Clock>,
     provider: &'static CryptoProvider,
+    signature_cache: Option<SignatureCache>,
     warnings: Vec<String>,
 }
 
@@ -106,6 +108,7 @@ pub struct ValidatorBuilder {
     usage: Option<Arc<dyn UsageCounter>>,
     state: Option<Arc<dyn TokenState>>,
     clock: Option<Arc<dyn Clock>>,
+    signature_cache: usize,
 }
 
 impl ValidatorBuilder {
@@ -129,6 +132,17 @@ impl ValidatorBuilder {
         self.revocations = Some(store.clone());
         self.usage = Some(store.clone());
         self.state = Some(store);
+        self
+    }
+
+    /// Keeps up to `entries` verified RS*, PS*, ES* and EdDSA signatures, so a token seen
+    /// again skips signature verification; every other check still runs. Default: 0 (off).
+    ///
+    /// Each entry takes the token's 32-byte identity plus its signature segment (86 bytes
+    /// for ES256, 342 for RS256 with a 2048-bit key) and some overhead. HMAC signatures
+    /// are not cached, because an HMAC check is cheap next to the asymmetric algorithms.
+    pub fn signature_cache(mut self, entries: usize) -> Self {
+        self.signature_cache = entries;
         self
     }
 
@@ -179,6 +193,8 @@ impl ValidatorBuilder {
             keys: self.keys,
             issuers,
             state: self.state,
+            signature_cache: (self.signature_cache > 0)
+                .then(|| SignatureCache::new(self.signature_cache)),
             revocations: self
                 .revocations
                 .unwrap_or_else(|| Arc::new(MemoryStore::new())),
@@ -284,6 +300,7 @@ impl Validator {
             usage: None,
             state: None,
             clock: None,
+            signature_cache: 0,
         }
     }
 
@@ -476,20 +493,25 @@ impl Validator {
         findings: &mut Findings,
         trace: &mut Trace,
     ) -> Option<(Header, Claims, Option<String>)> {
-        let verified = match verify_signature(compact, keys, algorithms, self.provider) {
-            Ok(verified) => verified,
-            Err(finding) => {
-                trace.record(finding.rule.clone(), false, || {
-                    (
-                        None,
-                        "a valid signature".to_owned(),
-                        finding.message.clone(),
-                    )
-                });
-                findings.0.push(finding);
-                return None;
-            }
-        };
+        let cache = self
+            .signature_cache
+            .as_ref()
+            .map(|cache| (cache, compact.id()));
+        let verified =
+            match verify_signature_cached(compact, keys, algorithms, self.provider, cache) {
+                Ok(verified) => verified,
+                Err(finding) => {
+                    trace.record(finding.rule.clone(), false, || {
+                        (
+                            None,
+                            "a valid signature".to_owned(),
+                            finding.message.clone(),
+                        )
+                    });
+                    findings.0.push(finding);
+                    return None;
+                }
+            };
         trace.record("signature", true, || {
             let allowed: Vec<&str> = algorithms.iter().map(Algorithm::as_str).collect();
             (
