@@ -321,3 +321,41 @@ fn jwk_with_duplicate_member_is_rejected() {
         .to_string();
     assert!(error.contains("duplicate member `kty`"), "{error}");
 }
+
+#[test]
+fn cached_signature_keeps_key_revocation() {
+    let der = pem::parse(fixture("ec256.pub")).unwrap();
+    let point = &der.contents()[der.contents().len() - 64..];
+    let jwks = format!(
+        r#"{{"keys":[{{"kty":"EC","crv":"P-256","kid":"ec1","x":"{}","y":"{}"}}]}}"#,
+        b64(&point[..32]),
+        b64(&point[32..])
+    );
+    let keys = KeySet::from_bytes(jwks.as_bytes(), KeyFormat::Auto, "jwks.json").unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let rules = "version: 1\nalgorithms: [ES256]\nrules:\n  revocation: {}\n";
+    let validator = warden_validator::Validator::builder(policy(rules), keys)
+        .revocations(store.clone())
+        .clock(Arc::new(warden_validator::FixedClock(NOW)))
+        .signature_cache(16)
+        .build()
+        .unwrap();
+    let token = sign(
+        Algorithm::ES256,
+        &good_claims(),
+        &EncodingKey::from_ec_pem(&fixture("ec256.key")).unwrap(),
+    );
+    assert_eq!(codes(&validator.validate(&token)), Vec::<&str>::new());
+    store
+        .revoke(Revocation::new(
+            Target::KeyId { kid: "ec1".into() },
+            NOW,
+            None,
+        ))
+        .unwrap();
+    assert_eq!(
+        codes(&validator.validate(&token)),
+        ["token.revoked"],
+        "a cache hit must still know the key"
+    );
+}
