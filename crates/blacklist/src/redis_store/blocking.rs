@@ -245,6 +245,21 @@ impl RedisStore {
         Ok(keys)
     }
 
+    /// Fails when `WAIT` reported fewer replicas than the configured durability needs.
+    fn check_replicated(&self, acknowledged: Option<u32>) -> Result<(), StoreError> {
+        if let (Some(acknowledged), Durability::Replicas { count, timeout }) =
+            (acknowledged, self.config.durability)
+            && acknowledged < count
+        {
+            return Err(StoreError::Unavailable(format!(
+                "redis `{}` replicated a revocation to {acknowledged} of {count} replicas within {}ms",
+                self.server,
+                timeout.as_millis()
+            )));
+        }
+        Ok(())
+    }
+
     fn fetch_hashes(
         &self,
         action: &str,
@@ -290,16 +305,7 @@ impl RevocationStore for RedisStore {
                 };
                 Ok((inserted, acknowledged))
             })?;
-        if let (Some(acknowledged), Durability::Replicas { count, timeout }) =
-            (acknowledged, self.config.durability)
-            && acknowledged < count
-        {
-            return Err(StoreError::Unavailable(format!(
-                "redis `{}` replicated a revocation to {acknowledged} of {count} replicas within {}ms",
-                self.server,
-                timeout.as_millis()
-            )));
-        }
+        self.check_replicated(acknowledged)?;
         Ok(inserted)
     }
 
@@ -317,17 +323,7 @@ impl RevocationStore for RedisStore {
             invocation.invoke::<i64>(connection)?;
             self.wait_for_replicas(connection)
         })?;
-        if let (Some(acknowledged), Durability::Replicas { count, timeout }) =
-            (acknowledged, self.config.durability)
-            && acknowledged < count
-        {
-            return Err(StoreError::Unavailable(format!(
-                "redis `{}` replicated a revocation to {acknowledged} of {count} replicas within {}ms",
-                self.server,
-                timeout.as_millis()
-            )));
-        }
-        Ok(())
+        self.check_replicated(acknowledged)
     }
 
     fn check(&self, facts: &TokenFacts<'_>, now: i64) -> Result<Option<Revocation>, StoreError> {
