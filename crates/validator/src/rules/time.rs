@@ -118,7 +118,7 @@ fn check_spans(context: &Context<'_>, now: f64, findings: &mut Findings, trace: 
         });
         if too_old {
             let message = format!(
-                "token was issued {} ago ({}), more than the maximum age of {}",
+                "token was issued {} ago, at {}, more than the maximum age of {}",
                 ago(age),
                 describe(iat),
                 rule.max
