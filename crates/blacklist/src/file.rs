@@ -7,9 +7,9 @@
 //! the process. An operating system crash may lose the uses since the last sync, which the
 //! next revocation or compaction makes, so counts can only come out low.
 //!
-//! On open, the journal is replayed: a torn tail (a last record without its newline, or
-//! NUL bytes left by a crash) is cut off and logged, while a damaged record anywhere else
-//! stops the open with an error that names its byte offset. Compaction rewrites the
+//! On open, the journal is replayed. A torn tail, which is a last record without its
+//! newline or NUL bytes left by a crash, is cut off and logged. A damaged record anywhere
+//! else stops the open with an error that names its byte offset. Compaction rewrites the
 //! journal with the live revocations and one snapshot record per running count.
 
 use std::fs::{File, OpenOptions};
@@ -82,8 +82,8 @@ impl FileStore {
             .create(true)
             .open(&path)
             .map_err(|source| io_error(&path, source))?;
-        // Compaction renames a new file over the path; resolving a symlink first keeps it
-        // pointing at the one journal instead of being replaced by a regular file.
+        // Compaction renames a new file over the path. Resolving a symlink first keeps the link
+        // pointing at the one journal, instead of replacing it with a regular file.
         let path = std::fs::canonicalize(&path).map_err(|source| io_error(&path, source))?;
         let store = FileStore {
             path,
@@ -303,15 +303,7 @@ impl RevocationStore for FileStore {
         self.lock_current(&mut journal, Lock::Exclusive)?;
         let result = (|| {
             self.catch_up(&mut journal, true)?;
-            journal
-                .file
-                .write_all(line.as_bytes())
-                .map_err(|source| io_error(&self.path, source))?;
-            journal
-                .file
-                .sync_data()
-                .map_err(|source| io_error(&self.path, source))?;
-            journal.replayed += line.len() as u64;
+            self.append(&mut journal, &line)?;
             // Inserting before the lock is released keeps `try_revoke` exact in-process.
             self.index.insert(revocation);
             Ok(())
@@ -433,7 +425,7 @@ fn parse_records(bytes: &[u8], base: u64, path: &Path) -> Result<Parsed, StoreEr
             Ok(record) => records.push(record),
             Err(reason) => {
                 // Zero bytes are what a crash leaves when the file grew but the data block
-                // was never written; only then is a complete-looking line a torn tail.
+                // was never written. Only then is a complete-looking line a torn tail.
                 let after = rest.get(newline + 1..).unwrap_or_default();
                 if rest.contains(&0) && after.iter().all(|byte| *byte == 0 || *byte == b'\n') {
                     return Ok((records, offset as u64, Some("tail contains NUL bytes")));

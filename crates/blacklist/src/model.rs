@@ -2,7 +2,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// What a revocation entry matches.
+/// Target of a revocation entry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -39,7 +39,7 @@ pub enum Target {
 /// One revocation entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
-    /// What the entry matches.
+    /// The entry's target.
     pub target: Target,
     /// Unix time the revocation was made.
     pub revoked_at: i64,
@@ -160,7 +160,7 @@ pub struct TokenFacts<'a> {
     pub key_id: Option<&'a str>,
 }
 
-/// Failure of a store to answer or to record.
+/// Failure of a store to look up or record an entry.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -174,7 +174,7 @@ pub enum StoreError {
         path: String,
         /// Byte offset of the first bad record.
         offset: u64,
-        /// What is wrong with it.
+        /// Description of the damage.
         reason: String,
     },
     /// An I/O error on the journal.
@@ -275,7 +275,7 @@ mod hex_hash {
 /// A use to count in the same step as a revocation check; see [`TokenState`].
 #[derive(Debug, Clone, Copy)]
 pub struct UsageCount<'a> {
-    /// What is counted.
+    /// Counted key.
     pub key: &'a UsageKey,
     /// Counting window in seconds, if any.
     pub window: Option<u64>,

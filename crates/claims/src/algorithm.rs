@@ -100,7 +100,7 @@ impl Algorithm {
     }
 
     /// Returns the HMAC output size in bytes for HS* algorithms, which is also the
-    /// minimum secret length RFC 7518 section 3.2 asks for.
+    /// minimum secret length RFC 7518 section 3.2 requires.
     pub fn hmac_output_len(self) -> Option<usize> {
         match self {
             Algorithm::HS256 => Some(32),

@@ -33,7 +33,7 @@ impl Audience {
 pub struct ClaimTypeError {
     /// Claim name.
     pub claim: &'static str,
-    /// What is wrong, for example "must be a string, found a number".
+    /// Description of the problem, for example "must be a string, found a number".
     pub reason: String,
 }
 

@@ -51,7 +51,7 @@ pub enum FormatError {
     Base64 {
         /// Segment that failed to decode.
         part: Part,
-        /// What was wrong with it.
+        /// Description of the problem.
         reason: String,
     },
     /// A decoded segment is not valid JSON.

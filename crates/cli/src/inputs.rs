@@ -1,4 +1,4 @@
-//! Where tokens come from: arguments, a file with one token per line, or stdin.
+//! Token sources: arguments, a file with one token per line, or stdin.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read};
@@ -87,11 +87,11 @@ impl Iterator for TokenSource {
     }
 }
 
-/// Longest line kept in memory, in bytes. Longer lines are cut there, which still exceeds
-/// any sensible `max_token_length`, so they are reported as too long.
+/// Maximum line length kept in memory, in bytes. A longer line is cut there, so it is still
+/// longer than any sensible `max_token_length` and is reported as too long.
 const MAX_LINE_BYTES: usize = 1 << 20;
 
-/// Reads one line, keeping at most `cap` bytes of it; returns the kept bytes and the
+/// Reads one line and keeps at most `cap` bytes of it. Returns the kept bytes and the
 /// number of bytes consumed, or `None` at the end of input.
 fn read_line_capped(
     reader: &mut dyn BufRead,

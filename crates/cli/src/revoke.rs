@@ -88,7 +88,7 @@ pub fn run_revoke(args: RevokeArgs) -> Result<ExitCode> {
         let compact =
             CompactToken::parse(token).context("cannot revoke: the token is malformed")?;
         let token_exp = token_expiry(&compact)?;
-        // The entry must last at least as long as the token, whatever `--ttl` says.
+        // The entry must last at least as long as the token, whatever `--ttl` requests.
         let expiry = match (explicit_expiry, token_exp) {
             (Some(explicit), Some(exp)) => Some(explicit.max(exp)),
             (explicit, exp) => explicit.or(exp),

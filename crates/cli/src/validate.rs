@@ -23,7 +23,7 @@ pub struct ValidateArgs {
     /// policy lists `issuers` with their own keys.
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
-    /// How to read `--key`; `auto` tells PEM and JWK sets apart from raw HMAC secrets.
+    /// How to read `--key`; `auto` detects PEM and JWK sets and reads anything else as a raw HMAC secret.
     #[arg(long, value_enum, default_value_t = KeyFormatArg::Auto)]
     key_format: KeyFormatArg,
     /// Read tokens from this file, one per line (`-` for stdin).
@@ -72,7 +72,7 @@ pub enum KeyFormatArg {
     Auto,
     /// The file's bytes are the HMAC secret (one trailing newline ignored).
     HmacRaw,
-    /// The file holds a base64url HMAC secret.
+    /// The file contains a base64url HMAC secret.
     HmacBase64url,
     /// PEM public key.
     Pem,

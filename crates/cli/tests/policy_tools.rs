@@ -192,13 +192,18 @@ fn schema_command_prints_committed_schema() {
 #[test]
 fn inspect_needs_insecure_flag() {
     let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
-    let refused = warden(&["inspect", token]);
-    assert_eq!(refused.status.code(), Some(2));
+    let rejected = warden(&["inspect", token]);
+    assert_eq!(rejected.status.code(), Some(2));
     let output = warden(&["inspect", "--insecure", token]);
     assert_eq!(output.status.code(), Some(0));
-    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(shown["claims"]["sub"], "alice");
-    assert!(shown["warning"].as_str().unwrap().starts_with("UNVERIFIED"));
+    let inspected: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(inspected["claims"]["sub"], "alice");
+    assert!(
+        inspected["warning"]
+            .as_str()
+            .unwrap()
+            .starts_with("UNVERIFIED")
+    );
 }
 
 #[test]

@@ -124,7 +124,7 @@ struct CustomClaimFields {
     message: Option<String>,
 }
 
-/// Longest regular expression accepted in `matches`, in bytes.
+/// Maximum length of a `matches` regular expression, in bytes.
 const MAX_REGEX_LEN: usize = 1024;
 
 impl TryFrom<CustomClaimFields> for CustomClaimRule {
@@ -159,7 +159,7 @@ impl TryFrom<CustomClaimFields> for CustomClaimRule {
                 .size_limit(1 << 20)
                 .build()
                 .map_err(|error| {
-                    // regex errors span several lines; their last line says what is wrong.
+                    // regex errors span several lines; their last line describes the problem.
                     let reason = error
                         .to_string()
                         .lines()

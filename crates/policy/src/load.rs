@@ -24,7 +24,7 @@ pub enum PolicyError {
         line: usize,
         /// 1-based column of the offending value, 0 when unknown.
         column: usize,
-        /// What is wrong.
+        /// Description of the problem.
         message: String,
     },
 }

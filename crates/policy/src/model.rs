@@ -32,7 +32,7 @@ pub struct Policy {
     /// Clock skew tolerated on `exp`, `nbf` and `iat`. Default `0s`.
     #[serde(default)]
     pub leeway: Duration,
-    /// Longest token accepted, in bytes, checked before any decoding. Default 8192.
+    /// Maximum token length in bytes, checked before any decoding. Default 8192.
     #[serde(
         default = "default_max_token_length",
         deserialize_with = "positive_usize"
@@ -74,7 +74,7 @@ pub struct IssuerConfig {
     pub audiences: Option<NonEmptyStrings>,
 }
 
-/// What one role grants.
+/// Permissions and resources that one role grants.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleDefinition {
@@ -215,7 +215,7 @@ pub struct Rules {
     /// Per-token usage thresholds.
     #[serde(default, deserialize_with = "crate::values::settings")]
     pub usage: Option<UsageRule>,
-    /// What happens when the revocation or usage store cannot answer.
+    /// Severity when the revocation or usage store is unavailable.
     #[serde(default, deserialize_with = "crate::values::settings")]
     pub store_unavailable: Option<SeverityOnly>,
 }
@@ -343,7 +343,7 @@ pub struct MaxPermissionsRule {
     pub severity: RuleSeverity,
 }
 
-/// What a usage counter counts.
+/// Key a usage counter counts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -361,7 +361,7 @@ pub enum UsageScope {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "UsageRuleFields")]
 pub struct UsageRule {
-    /// What is counted. Default `token`.
+    /// Key that is counted. Default `token`.
     pub per: UsageScope,
     /// Length of the fixed counting window; absent means the count lasts as long as the
     /// token.

@@ -266,7 +266,7 @@ impl RoleSet {
     }
 }
 
-/// Longest permission or resource pattern accepted, in bytes.
+/// Maximum length of a permission or resource pattern, in bytes.
 const MAX_PATTERN_LEN: usize = 256;
 
 /// Shell-style patterns where `*` matches any run of characters and everything else matches

@@ -39,7 +39,7 @@ pub enum KeyFormat {
     Auto,
     /// The file's bytes are the HMAC secret; one trailing line break is ignored.
     HmacRaw,
-    /// The file holds the HMAC secret as base64url text.
+    /// The file contains the HMAC secret as base64url text.
     HmacBase64Url,
     /// A PEM public key: SubjectPublicKeyInfo (`PUBLIC KEY`) or PKCS#1 (`RSA PUBLIC KEY`).
     Pem,
@@ -65,7 +65,7 @@ pub enum KeyError {
     Invalid {
         /// Key file path, or `jwk` plus the key's position in its set.
         origin: String,
-        /// What is wrong.
+        /// Description of the problem.
         reason: String,
     },
 }

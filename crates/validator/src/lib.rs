@@ -1,6 +1,6 @@
 //! Validates JWTs against a Warden policy and returns a report for every token.
 //!
-//! A [`Validator`] holds a [`Policy`](warden_policy::Policy), a [`KeySet`], a revocation
+//! A [`Validator`] combines a [`Policy`](warden_policy::Policy), a [`KeySet`], a revocation
 //! store, usage counters and a [`Clock`]. [`Validator::validate`] never fails: a bad token
 //! yields a [`Report`] whose decision is deny, with [`Finding`]s that carry stable
 //! [`Code`]s. Only a broken setup, such as an unreadable key, is an error, and it is

@@ -54,7 +54,7 @@ pub enum Code {
     ClaimInvalidType,
     /// `token.revoked`: the revocation list has an entry for the token.
     TokenRevoked,
-    /// `store.unavailable`: the revocation or usage store could not answer.
+    /// `store.unavailable`: the revocation or usage store was unavailable.
     StoreUnavailable,
     /// `token.expired`: `exp` has passed.
     TokenExpired,
@@ -104,7 +104,7 @@ pub enum Code {
     RoleUndefined,
     /// `permission.not_allowed`: a permission matches no allowed pattern.
     PermissionNotAllowed,
-    /// `permissions.forbidden_combination`: the token holds permissions forbidden together.
+    /// `permissions.forbidden_combination`: the token has permissions that are forbidden together.
     ForbiddenCombination,
     /// `privilege.permission_not_granted`: no role of the token grants this permission.
     PermissionNotGranted,
@@ -232,9 +232,9 @@ pub struct Check {
     /// Claim or header parameter examined, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claim: Option<String>,
-    /// What the rule expects, in words.
+    /// Expected value, in words.
     pub expected: String,
-    /// What the token has.
+    /// Actual value in the token.
     pub actual: String,
     /// True when the check passed.
     pub passed: bool,

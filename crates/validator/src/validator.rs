@@ -36,7 +36,7 @@ pub enum SetupError {
     IssuerKey {
         /// The issuer's `iss`.
         issuer: String,
-        /// Why loading failed.
+        /// Cause of the failure.
         #[source]
         source: KeyError,
     },
@@ -48,7 +48,7 @@ pub enum SetupError {
     NoCryptoBackend,
 }
 
-/// What a caller requires of a token beyond the policy, for one request.
+/// Requirements a caller adds to the policy for one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
     /// A role the token must carry.
@@ -83,7 +83,7 @@ pub struct Validator {
     issuers: Vec<Issuer>,
     revocations: Arc<dyn RevocationStore>,
     usage: Arc<dyn UsageCounter>,
-    /// Set when revocations and usage live in one store that answers both at once.
+    /// Set when revocations and usage live in one store that checks and counts in one call.
     state: Option<Arc<dyn TokenState>>,
     clock: Arc<dyn Clock>,
     provider: &'static CryptoProvider,
@@ -347,7 +347,7 @@ impl Validator {
             None => (None, None),
         };
         // An unverified token always carries an error finding; checking `header` as well
-        // keeps it denied even if a future check forgets to add one.
+        // keeps it denied even if a future check omits one.
         let decision = if header.is_none() || findings.has_error() {
             Decision::Deny
         } else {

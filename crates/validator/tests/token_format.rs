@@ -66,7 +66,7 @@ fn public_key_refused_as_hmac_secret() {
 }
 
 #[test]
-fn hmac_only_policy_with_rsa_key_is_setup_error() {
+fn rsa_key_for_hmac_policy_fails() {
     let keys = KeySet::from_bytes(&fixture("rsa.pub"), KeyFormat::Auto, "rsa.pub").unwrap();
     let result = Validator::builder(default_policy(), keys).build();
     assert!(
@@ -100,8 +100,8 @@ fn non_canonical_base64url_is_malformed() {
     let (validator, _) = default_validator();
     let token = hs256(&good_claims());
     let parts: Vec<&str> = token.split('.').collect();
-    // A 32-byte HMAC encodes to 43 characters whose last one carries 2 unused bits; setting
-    // one of them decodes to the same bytes in a lenient decoder.
+    // A 32-byte HMAC encodes to 43 characters, and the last one carries 2 unused bits.
+    // Setting one of them decodes to the same bytes in a lenient decoder.
     let signature = parts[2];
     let last = signature.chars().last().unwrap();
     let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -17,7 +17,7 @@ struct PendingUse<'a> {
     expires_at: Option<i64>,
 }
 
-/// Runs the revocation and usage rules. When one store holds both, the check and the
+/// Runs the revocation and usage rules. When one store keeps both, the check and the
 /// count are one call, which for Redis is one round trip.
 pub(super) fn check_state(context: &Context<'_>, findings: &mut Findings, trace: &mut Trace) {
     let validator = context.validator;
